@@ -7,6 +7,7 @@ from the token lengths (projections, feed-forward, attention scores); the head a
     .venv/bin/python benchmarks/bench_mini.py [--threads 2] [--repeat 2] [--json out.json]
 
 With ``--eval DIR`` it instead judges every labelled evaluation set with ``judgelm judge --swap``
+(``--no-ties`` — forced choice — on the sets whose labels have no ties, LLMBar's)
 and scores it with ``judgelm eval --json`` (agreement next to the length rule and the majority
 class, consistency, reliability), adding the agreement on the most confident half:
 
@@ -73,9 +74,11 @@ def run_eval(out_dir: Path, judge: str, data: Path) -> dict[str, dict]:
     for name in EVAL_SETS:
         gold = eval_set_path(name, data)
         pred = out_dir / f"{name}.jsonl"
+        # a set whose labels have no ties (LLMBar) is judged by forced choice, as its protocol asks
+        has_ties = any(s.gold and s.gold.verdict == 0 for s in load_eval_set(name, data))
         t0 = time.perf_counter()
         subprocess.run([*cli, "judge", str(gold), "-o", str(pred), "--judge", judge, "--swap", "--no-cache",
-                        "--no-progress", "--restart"], check=True)
+                        "--no-progress", "--restart", *([] if has_ties else ["--no-ties"])], check=True)
         wall = time.perf_counter() - t0
         res = subprocess.run([*cli, "eval", "--gold", str(gold), "--pred", str(pred), "--json"], check=True,
                              capture_output=True, text=True)

@@ -246,3 +246,22 @@ def test_win_probabilities() -> None:
     assert (tie, one, two) == pytest.approx((0.5, 0.25, 0.25))
     probs = win_probabilities([{5.0: 0.5, 6.0: 0.5}, {5.0: 0.5, 6.0: 0.5}, {4.0: 1.0}])
     assert sum(probs) == pytest.approx(1.0) and probs[3] == 0.0
+
+
+# ---------------------------------------------------------------- context window
+def test_a_prompt_over_the_context_fails_alone_without_truncation(tiny_llama: Path, tmp_path: Path) -> None:
+    """A too-long prompt is an error for that request only; the rest of the batch is judged, and a
+    run records it as an error (retried by the next run), never as a verdict on a cut prompt."""
+    from judgelm.judge import run_judge
+
+    samples = _samples()[:2]
+    long = samples[1].model_copy(update={"answers": [Answer(text="word " * 3000), samples[1].answers[1]]})
+    engine = load_engine(f"hf:{tiny_llama}", dtype="float32")
+    assert engine.max_context == 2048  # read from the model config
+    outs = engine.judge_batch([_request(samples[0]), _request(long)])
+    assert outs[0].error is None and outs[0].text
+    assert outs[1].error and "over hf:" in outs[1].error and "context of 2048 tokens" in outs[1].error
+    summary = run_judge([samples[0], long], engine, tmp_path / "out.jsonl", cache=False)
+    rows = [json.loads(x) for x in (tmp_path / "out.jsonl").read_text().splitlines()]
+    assert summary.errors == 1 and rows[0]["status"] != "error"  # ok, or unparsed: random weights
+    assert rows[1]["status"] == "error" and "context of 2048" in rows[1]["error"]

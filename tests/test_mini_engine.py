@@ -98,3 +98,33 @@ def test_identical_answers_tie_among_n(engine, llmbar_rows):
     same3 = s.model_copy(update={"answers": [s.answers[0]] * 3})
     out = engine.judge_batch([_req(same3)])[0]
     assert len(set(out.scores)) == 1 and verdict_from_scores(out.scores) == 0
+
+
+def test_forced_choice_leaves_no_ties_on_distinct_answers(engine, pandalm_rows, llmbar_rows):
+    rows = pandalm_rows + llmbar_rows
+    forced = load_engine("mini", ties=False)
+    try:
+        with_ties = engine.judge_batch([_req(s) for s in rows])
+        outs = forced.judge_batch([_req(s) for s in rows])
+        for a, b in zip(with_ties, outs):
+            va, vb = verdict_from_scores(a.scores), verdict_from_scores(b.scores)
+            assert vb in (1, 2)
+            if va != 0:  # forced choice only changes the tie verdicts
+                assert vb == va and b.confidence == pytest.approx(a.confidence)
+        # identical answers stay a tie: there is nothing to choose between
+        s = pandalm_rows[0]
+        same = s.model_copy(update={"answers": [s.answers[0], s.answers[0]]})
+        assert verdict_from_scores(forced.judge_batch([_req(same)])[0].scores) == 0
+        assert forced.generation_settings() != engine.generation_settings()  # separate cache entries
+    finally:
+        forced.close()
+
+
+def test_no_ties_flag_needs_the_builtin_judge(tmp_path, shared_data):
+    from typer.testing import CliRunner
+
+    from judgelm.cli import app
+
+    res = CliRunner().invoke(app, ["judge", str(shared_data / "llmbar/LLMBar/Natural/dataset.json"), "-o",
+                                   str(tmp_path / "o.jsonl"), "--judge", "openai:gpt-4o", "--no-ties", "--limit", "1"])
+    assert res.exit_code == 1 and "--no-ties needs the built-in judge" in res.output

@@ -45,3 +45,54 @@ def test_tiny_training_run(shared_data, tmp_path):
     rows = load_eval_set("llmbar_natural", shared_data)[:4]
     outs = eng.judge_batch([JudgeRequest(key=f"{s.id}|0-1", sample=s, prompt="") for s in rows])
     assert all(len(o.scores) == 2 and 0 <= o.confidence <= 1 for o in outs)
+
+
+def test_neighbor_pairs_put_the_answer_to_another_prompt_against_the_own_one(shared_data):
+    from judgelm.mini.teacher import neighbor_items
+
+    items = load_alpaca_eval(shared_data, models=["alpaca-7b"])[:200]
+    words = sorted({w for it in items for w in it.question.lower().split()})
+    vocab = {w: i for i, w in enumerate(words)}
+
+    def bag_of_words(texts):  # a stand-in encoder: normalised word counts
+        out = np.zeros((len(texts), len(vocab)), np.float32)
+        for r, t in enumerate(texts):
+            for w in t.lower().split():
+                if w in vocab:
+                    out[r, vocab[w]] += 1
+        return out / np.maximum(np.linalg.norm(out, axis=1, keepdims=True), 1e-9)
+
+    pairs = neighbor_items(items, 1.0, seed=0, embed_questions=bag_of_words)
+    assert len(pairs) > 100
+    answers_of = {}
+    for it in items:
+        answers_of.setdefault(it.group, set()).update(it.answers)
+    for p in pairs:
+        own, other = p.answers[p.verdict - 1], p.answers[2 - p.verdict]
+        assert own in answers_of[p.group] and other not in answers_of[p.group]
+    assert {p.verdict for p in pairs} == {1, 2}  # both positions
+
+
+def test_tiny_ensemble_run_records_sanity_checks(shared_data, tmp_path):
+    import json
+
+    from judgelm.engines.base import JudgeRequest
+    from judgelm.engines.mini import MiniEngine
+    from judgelm.mini.evalsets import load_eval_set
+    from judgelm.mini.train import MiniTrainConfig, train_mini
+
+    cfg = MiniTrainConfig(
+        data_dir=str(shared_data), output_dir=str(tmp_path / "out"), cache_dir=str(tmp_path / "cache"),
+        max_tokens=64, head_tokens=32, alpaca_model_stride=26, arena_pairs_per_prompt=2, max_items_per_source=80,
+        epochs=2, neighbor_share=0.5, combine="ensemble", ensemble_seeds=2,
+        grid=[{"use_embeddings": True, "hidden": 8, "dropout": 0.1}, {"use_embeddings": False, "hidden": 8, "dropout": 0.1}],
+    )
+    out = train_mini(cfg)
+    meta = json.loads((out / "config.json").read_text())
+    assert len(meta["members"]) == 4 and {"non_answer", "neighbor"} <= set(meta["sanity_valid"])
+    eng = MiniEngine(str(out))
+    rows = load_eval_set("llmbar_natural", shared_data)[:6]
+    fwd = eng.judge_batch([JudgeRequest(key=f"{s.id}|0-1", sample=s, prompt="") for s in rows])
+    rev = eng.judge_batch([JudgeRequest(key=f"{s.id}|1-0", sample=s.reordered([1, 0]), prompt="") for s in rows])
+    for a, b in zip(fwd, rev):  # the mean of order-invariant heads is order-invariant
+        assert a.scores == list(reversed(b.scores))

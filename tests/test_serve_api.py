@@ -200,3 +200,22 @@ def test_metrics_count_requests_and_samples(client: httpx.Client, server: Server
     assert 'judgelm_http_requests_total{code="200",method="POST",route="/v1/judge"}' in text
     assert 'judgelm_http_request_duration_seconds_bucket{route="/v1/judge",le="+Inf"}' in text
     assert "judgelm_engine_batch_size_count" in text
+
+
+def test_a_prompt_over_the_context_window_is_refused_like_openai(client: httpx.Client, server: Server) -> None:
+    """Nothing is truncated: the judge API and the OpenAI endpoints answer 400 context_length_exceeded."""
+    import openai
+
+    long_answer = "word " * 3000  # ~3000 tokens; the tiny Llama's context is 2048
+    r = client.post("/v1/judge", json={"question": "q", "answers": [long_answer, "b"]})
+    assert r.status_code == 400, r.text
+    err = r.json()["error"]
+    assert err["code"] == "context_length_exceeded" and "context of 2048 tokens" in err["message"]
+    ok = client.post("/v1/judge", json={"question": "q", "answers": ["a", "b"]})
+    assert ok.status_code == 200  # the server is fine afterwards
+    oc = openai.OpenAI(base_url=server.url + "/v1", api_key=KEY, max_retries=0)
+    with pytest.raises(openai.BadRequestError) as info:
+        oc.chat.completions.create(model="any", messages=[{"role": "user", "content": long_answer}], max_tokens=4)
+    assert info.value.code == "context_length_exceeded" and "2048" in str(info.value)
+    with pytest.raises(openai.BadRequestError):
+        oc.completions.create(model="any", prompt=["1 2 3", long_answer], max_tokens=4)

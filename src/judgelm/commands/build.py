@@ -6,8 +6,9 @@ import json
 import logging
 from typing import Annotated, Optional
 
-import click
 import typer
+
+from judgelm.commands.errors import fail
 
 log = logging.getLogger(__name__)
 
@@ -73,7 +74,7 @@ def main(
     try:
         if recorded:
             if len(files) != 1:
-                raise click.UsageError("--recorded takes exactly one source (file or folder)")
+                raise fail("--recorded takes exactly one source (file or folder)", 2)
             try:
                 ps = tuple(float(x) for x in preference_scores.split(","))
                 assert len(ps) == 3
@@ -85,9 +86,9 @@ def main(
                                      preference_scores=ps, **opts)  # type: ignore[arg-type]
         else:
             if teacher is None:
-                raise click.UsageError("give --teacher SPEC (e.g. openai:gpt-4o) or --recorded alpaca_eval|arena_bench")
+                raise fail("give --teacher SPEC (e.g. openai:gpt-4o) or --recorded alpaca_eval|arena_bench", 2)
             if len(files) < 2:
-                raise click.UsageError("give at least two answer files to pair")
+                raise fail("give at least two answer files to pair", 2)
             from judgelm.engines import load_engine, parse_spec
 
             kind, _ = parse_spec(teacher)
@@ -104,7 +105,7 @@ def main(
             finally:
                 engine.close()
     except DataError as exc:
-        raise click.ClickException(str(exc)) from None
+        raise fail(str(exc)) from None
     except ValueError as exc:
-        raise click.ClickException(str(exc)) from None
+        raise fail(str(exc)) from None
     typer.echo(json.dumps(summary, indent=1, ensure_ascii=False))

@@ -15,14 +15,11 @@ from typing import Annotated, Any, Optional
 
 import typer
 
+from judgelm.commands.errors import fail
+
 log = logging.getLogger(__name__)
 
 
-def fail(message: str) -> typer.Exit:
-    """A user error: ``Error: …`` on stderr and exit code 1, without a traceback (typer bundles its
-    own click, so a ``click.ClickException`` raised from here would print one)."""
-    typer.echo(f"Error: {message}", err=True)
-    return typer.Exit(1)
 
 
 def _engine(spec: str, prefix: str, opts: dict[str, Any]) -> Any:

@@ -9,6 +9,8 @@ from typing import Annotated, Optional
 
 import typer
 
+from judgelm.commands.errors import fail
+
 logger = logging.getLogger(__name__)
 
 
@@ -56,8 +58,7 @@ def main(
         stream = read_samples(source, fmt, mapping=map_, skip_bad=skip_bad, limit=limit, **opts)
         written = write_samples(stream, output)
     except (DataError, ValueError) as exc:
-        typer.echo(f"error: {exc}", err=True)
-        raise typer.Exit(2) from None
+        raise fail(exc, 2) from None
     report = stream.report
     for err in report.skipped:
         typer.echo(f"skipped {err}", err=True)

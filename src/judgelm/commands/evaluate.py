@@ -15,6 +15,8 @@ from typing import Annotated, Any, Optional
 
 import typer
 
+from judgelm.commands.errors import fail
+
 logger = logging.getLogger(__name__)
 
 
@@ -93,8 +95,7 @@ def main(
         swapped = read_predictions(pred_swapped, fmt=pred_format) if pred_swapped else None  # type: ignore[arg-type]
         result = evaluate(samples, predictions, swapped, unparsed=unparsed.value, n_boot=n_boot, seed=seed)  # type: ignore[arg-type]
     except (DataError, ValueError) as exc:
-        typer.echo(f"error: {exc}", err=True)
-        raise typer.Exit(2) from exc
+        raise fail(exc, 2) from None
     result.summary = {"gold": str(gold), "pred": str(pred),
                       **({"pred_swapped": str(pred_swapped)} if pred_swapped else {}), **result.summary}
     if report is not None:

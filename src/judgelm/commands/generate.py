@@ -6,8 +6,9 @@ import json
 import logging
 from typing import Annotated, Optional
 
-import click
 import typer
+
+from judgelm.commands.errors import fail
 
 log = logging.getLogger(__name__)
 
@@ -56,7 +57,7 @@ def main(
     try:
         items = load_prompts(prompts)
     except DataError as exc:
-        raise click.ClickException(str(exc)) from None
+        raise fail(str(exc)) from None
     if limit:
         items = items[:limit]
     try:
@@ -65,7 +66,7 @@ def main(
                              price_out=price_out, dtype=dtype, device=device, chat_template=chat_template,
                              batch_size=batch_size)
     except ValueError as exc:
-        raise click.ClickException(f"--model {model}: {exc}") from None
+        raise fail(f"--model {model}: {exc}") from None
     try:
         s = run_generate(items, gen, output, sampling=Sampling(temperature, top_p, max_new_tokens, seed),
                          model_name=name, batch_size=batch_size, resume=not restart, progress=progress,

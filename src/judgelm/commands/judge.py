@@ -12,6 +12,8 @@ from typing import Annotated, Any, Optional
 
 import typer
 
+from judgelm.commands.errors import fail
+
 log = logging.getLogger(__name__)
 
 
@@ -38,20 +40,9 @@ def engine_options(kind: str, **opts: Any) -> dict[str, Any]:
     return {k: v for k, v in opts.items() if k in per_kind.get(kind, ()) and v is not None}
 
 
-class _Fail(typer.Exit):
-    """A user error: one clear line on stderr, exit code 1, no traceback.
-
-    (typer vendors click, so a ``click.ClickException`` raised here would print a traceback.)
-    """
-
-    def __init__(self, message: str) -> None:
-        typer.echo(f"Error: {message}", err=True)
-        super().__init__(1)
-
-
-def _default_judge_missing(exc: Exception) -> _Fail:
+def _default_judge_missing(exc: Exception) -> typer.Exit:
     what = f"{exc.name} missing" if isinstance(exc, ModuleNotFoundError) else str(exc)
-    return _Fail(
+    return fail(
         f"the built-in judge is not available in this installation ({what}): "
         "pass --judge, e.g. --judge hf:BAAI/JudgeLM-7B-v1.0 or --judge openai:gpt-4o"
     )
@@ -69,6 +60,8 @@ def main(
                              "multi-turn samples are judged with their history in any mode)")] = None,
     reference: Annotated[bool, typer.Option("--reference", help="Show the reference answer to the judge.")] = False,
     swap: Annotated[bool, typer.Option("--swap", help="Judge both answer orders and write both (for consistency).")] = False,
+    ties: Annotated[bool, typer.Option("--ties/--no-ties", help="--no-ties: forced choice, for label sets "
+                                       "without ties such as LLMBar (built-in judge only).")] = True,
     fast: Annotated[bool, typer.Option("--fast/--explain", help="Scores only, or a full explanation.")] = True,
     max_new_tokens: Annotated[Optional[int], typer.Option("--max-new-tokens", min=1)] = None,
     batch_size: Annotated[Optional[int], typer.Option("--batch-size", min=1,
@@ -118,6 +111,10 @@ def main(
         timeout_s=timeout, max_retries=max_retries, budget_usd=budget_usd, price_in=price_in, price_out=price_out,
         dtype=dtype, device=device,
     )
+    if not ties:
+        if kind != "mini":
+            raise fail(f"--no-ties needs the built-in judge (mini); {spec} decides ties itself")
+        options["ties"] = False
     engine: Any = spec
     if not workers and not ray_address:
         try:
@@ -129,9 +126,9 @@ def main(
         except OSError as exc:  # a checkpoint that does not exist / cannot be read, or no built-in weights
             if judge is None:
                 raise _default_judge_missing(exc) from None
-            raise _Fail(f"--judge {spec}: {exc}") from None
+            raise fail(f"--judge {spec}: {exc}") from None
         except ValueError as exc:
-            raise _Fail(f"--judge {spec}: {exc}") from None
+            raise fail(f"--judge {spec}: {exc}") from None
     try:
         samples = read_samples(input, fmt=format)
         summary = run_judge(
@@ -141,9 +138,9 @@ def main(
             engine_options=options, limit=limit, progress=progress,
         )
     except (DataError, RunBusy) as exc:
-        raise _Fail(str(exc)) from None
+        raise fail(str(exc)) from None
     except ValueError as exc:  # a sample that does not fit the template/mode (PromptError), duplicate ids
-        raise _Fail(f"{input}: {exc}") from None
+        raise fail(f"{input}: {exc}") from None
     finally:
         if not isinstance(engine, str):
             engine.close()

@@ -16,7 +16,7 @@ from typing import Annotated, Any, Optional
 
 import typer
 
-from judgelm.commands.cascade import fail
+from judgelm.commands.errors import fail
 
 log = logging.getLogger(__name__)
 

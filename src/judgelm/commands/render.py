@@ -18,6 +18,8 @@ from typing import Annotated, Any, Optional
 
 import typer
 
+from judgelm.commands.errors import fail
+
 from judgelm.prompts.render import PINNED_MODES  # answers are not swapped there, as in `judgelm judge`
 
 log = logging.getLogger(__name__)
@@ -129,7 +131,5 @@ def main(
         samples = read_samples(input, fmt=format, limit=limit, **_reader_options(opt or []))
         n = write_jsonl(render_records(samples, input, t, m, reference, swap), output)
     except (DataError, ValueError) as exc:
-        # typer >= 0.2x vendors click: a click.ClickException raised here would print a traceback
-        typer.echo(f"Error: {exc}", err=True)
-        raise typer.Exit(1) from None
+        raise fail(exc) from None
     log.info("rendered %d prompt(s) with template %s to %s", n, t, output)

@@ -11,6 +11,8 @@ from typing import Any, Optional
 
 import typer
 
+from judgelm.commands.errors import fail
+
 logger = logging.getLogger(__name__)
 
 
@@ -75,8 +77,7 @@ def main(
         cfg = load_config(config, overrides).validate()
         result = train(cfg)
     except (ValueError, RuntimeError, OSError, TrainDataError, *_data_errors()) as exc:
-        typer.echo(f"error: {exc}", err=True)
-        raise typer.Exit(2) from None
+        raise fail(exc, 2) from None
     if os.environ.get("RANK", "0") != "0":
         return  # one summary line per run, not per process
     if result.completed:
@@ -92,13 +93,11 @@ def _run_mini(config: Optional[Path], overrides: dict[str, Any]) -> None:
     """The built-in CPU judge has its own trainer and config (judgelm.mini.train.train_mini)."""
     given = sorted(k for k, v in overrides.items() if v is not None)
     if given:
-        typer.echo(f"error: flags {', '.join(given)} belong to --recipe sft; put mini settings in its YAML (--config)", err=True)
-        raise typer.Exit(2)
+        raise fail(f"flags {', '.join(given)} belong to --recipe sft; put mini settings in its YAML (--config)", 2)
     try:
         from judgelm.mini.train import train_mini
     except ImportError as exc:
-        typer.echo(f"error: the mini recipe is not available in this installation ({exc})", err=True)
-        raise typer.Exit(2) from None
+        raise fail(f"the mini recipe is not available in this installation ({exc})", 2) from None
     out = train_mini(str(config) if config is not None else None)
     typer.echo(f"built-in judge written to {out}")
 

@@ -65,3 +65,28 @@ class Engine(ABC):
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def context_length(config: Any) -> int | None:
+    """The longest sequence a transformers model config was built for (None when it does not say)."""
+    for name in ("max_position_embeddings", "n_positions", "max_sequence_length", "seq_length"):
+        value = getattr(config, name, None)
+        if isinstance(value, int) and value > 0:
+            return value
+    return None
+
+
+#: how every context-window error starts (the server maps it to HTTP 400 ``context_length_exceeded``)
+CONTEXT_EXCEEDED = "context length exceeded"
+
+
+def context_error(name: str, prompt_tokens: int, new_tokens: int, max_context: int | None) -> str | None:
+    """The error for a prompt that does not fit the judge's context window, else None.
+
+    A judge prompt is never truncated silently: the judge would read a different prompt than the
+    one recorded, so the request fails with this message and the rest of the batch goes on.
+    """
+    if max_context and prompt_tokens + new_tokens > max_context:
+        return (f"{CONTEXT_EXCEEDED}: prompt is {prompt_tokens} tokens + {new_tokens} to generate, over {name}'s "
+                f"context of {max_context} tokens")
+    return None

@@ -21,7 +21,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from judgelm.engines.base import Engine, EngineOutput, JudgeRequest
+from judgelm.engines.base import Engine, EngineOutput, JudgeRequest, context_error, context_length
 from judgelm.engines.batching import common_prefix_length, token_budget_batches
 from judgelm.engines.confidence import (
     JUDGELM_VALUES,
@@ -159,6 +159,7 @@ class HFEngine(Engine):
         self.value_tokens = {"judgelm": ValueTokens.build(self.texts, JUDGELM_VALUES),
                              "pandalm": ValueTokens.build(self.texts, PANDALM_VALUES)}
         self._build_masks(torch, vocab)
+        self.max_context = context_length(self.model.config)
         self.stats = EngineStats()
         logger.info("hf engine %s on %s (%s), %.1fM parameters", target, self.device, self.dtype,
                     self.model.num_parameters() / 1e6)
@@ -204,7 +205,7 @@ class HFEngine(Engine):
         import torch
 
         jobs: dict[tuple, _Job] = {}
-        keys: list[tuple] = []
+        keys: list[tuple | str] = []
         for r in requests:
             if r.template not in self.value_tokens:
                 raise ValueError(f"request {r.key!r}: unknown template {r.template!r} (judgelm or pandalm)")
@@ -214,6 +215,10 @@ class HFEngine(Engine):
             else:
                 max_new = r.max_new_tokens
             max_new = max(max_new, self.min_new_tokens)
+            too_long = context_error(self.name, len(ids), max_new, self.max_context)
+            if too_long:
+                keys.append(too_long)
+                continue
             n_slots = 1 if r.template == "pandalm" or r.mode in ("single", "vqa") else r.n_answers
             key = (tuple(ids), max_new, r.fast, r.template, n_slots)
             if key in jobs:
@@ -231,7 +236,8 @@ class HFEngine(Engine):
             budget = max(1, self.token_budget // max(1, self.num_beams))
             for batch in token_budget_batches([len(j.ids) + j.max_new for j in beams], budget, self.max_batch_size):
                 self._beam([beams[i] for i in batch])
-        return [self._output(jobs[k], req) for k, req in zip(keys, requests)]
+        return [EngineOutput(text="", error=k, prompt_tokens=0) if isinstance(k, str) else self._output(jobs[k], req)
+                for k, req in zip(keys, requests)]
 
     def _output(self, job: _Job, req: JudgeRequest) -> EngineOutput:
         text = self.tokenizer.decode(job.tokens, skip_special_tokens=True)

@@ -8,7 +8,8 @@ standard parsers read it, and returns the scores and a calibrated confidence dir
 
 ``target`` is a directory with weights trained by ``judgelm train --recipe mini``; empty
 means the weights shipped in ``judgelm/assets/mini``. Option ``encoder`` swaps the sentence
-encoder (a path or hub id with the same embedding size), ``threads`` sets torch threads.
+encoder (a path or hub id with the same embedding size), ``threads`` sets torch threads,
+``ties=False`` forces a choice (for label sets without ties, such as LLMBar).
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ class MiniEngine(Engine):
 
     preferred_batch_size = 256
 
-    def __init__(self, target: str = "", encoder: str | None = None, threads: int | None = None, **opts: Any) -> None:
+    def __init__(self, target: str = "", encoder: str | None = None, threads: int | None = None, ties: bool = True, **opts: Any) -> None:
         from judgelm.mini.judge import MiniJudge
 
         if opts:
@@ -39,6 +40,11 @@ class MiniEngine(Engine):
         path = Path(target) if target else ASSET_DIR
         self.judge = MiniJudge.load(path, encoder=encoder, threads=threads)
         self.name = f"mini:{target}" if target else "mini"
+        self.ties = ties
+
+    def generation_settings(self) -> dict[str, Any]:
+        """Settings that change the output (part of the response-cache key)."""
+        return {"ties": self.ties}
 
     def _problem(self, req: JudgeRequest) -> tuple[Any, bool]:
         from judgelm.mini.features import question_text
@@ -58,7 +64,7 @@ class MiniEngine(Engine):
         """Judge all requests in one embedding pass."""
         t0 = time.perf_counter()
         built = [self._problem(r) for r in requests]
-        results = self.judge.judge([p for p, _ in built])
+        results = self.judge.judge([p for p, _ in built], ties=self.ties)
         per = (time.perf_counter() - t0) / max(1, len(requests))
         outputs = []
         for req, (_, pinned), res in zip(requests, built, results):

@@ -15,7 +15,7 @@ import time
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from judgelm.engines.base import Engine, EngineOutput, JudgeRequest
+from judgelm.engines.base import Engine, EngineOutput, JudgeRequest, context_error
 from judgelm.engines.confidence import (
     JUDGELM_VALUES,
     PANDALM_VALUES,
@@ -100,16 +100,27 @@ class VLLMEngine(Engine):
         texts = ["" if i in special else t for i, t in enumerate(texts)]
         self.value_tokens = {"judgelm": ValueTokens.build(texts, JUDGELM_VALUES),
                              "pandalm": ValueTokens.build(texts, PANDALM_VALUES)}
+        self.tokenizer = tok
+        self.max_context = getattr(getattr(self.llm.llm_engine, "model_config", None), "max_model_len", None)
 
     def judge_batch(self, requests: list[JudgeRequest]) -> list[EngineOutput]:
-        params = [self._vllm.SamplingParams(**sampling_params_kwargs(
-            r, logprobs=self.logprobs, fast_max_new_tokens=self.fast_max_new_tokens,
-            repetition_penalty=self.repetition_penalty)) for r in requests]
+        kwargs = [sampling_params_kwargs(r, logprobs=self.logprobs, fast_max_new_tokens=self.fast_max_new_tokens,
+                                         repetition_penalty=self.repetition_penalty) for r in requests]
+        # vLLM rejects the whole call when one prompt is too long: fail only that request
+        errors = [context_error(self.name, len(self.tokenizer.encode(r.prompt)), kw["max_tokens"], self.max_context)
+                  for r, kw in zip(requests, kwargs)]
+        todo = [i for i, e in enumerate(errors) if e is None]
         t0 = time.perf_counter()
-        results = self.llm.generate([r.prompt for r in requests], params, use_tqdm=False)
-        latency = (time.perf_counter() - t0) / max(1, len(requests))
+        results = dict(zip(todo, self.llm.generate([requests[i].prompt for i in todo],
+                                                   [self._vllm.SamplingParams(**kwargs[i]) for i in todo],
+                                                   use_tqdm=False))) if todo else {}
+        latency = (time.perf_counter() - t0) / max(1, len(todo))
         outputs = []
-        for req, res in zip(requests, results):
+        for i, req in enumerate(requests):
+            if errors[i] is not None:
+                outputs.append(EngineOutput(text="", error=errors[i]))
+                continue
+            res = results[i]
             comp = res.outputs[0]
             vt = self.value_tokens[req.template]
             steps = [{tok: lp.logprob for tok, lp in step.items()} for step in (comp.logprobs or [])]

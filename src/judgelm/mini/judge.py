@@ -17,8 +17,15 @@ from typing import Callable, Sequence
 import numpy as np
 import torch
 
-from judgelm.mini.features import SCALAR_NAMES, answer_features, pair_features, relative
-from judgelm.mini.model import HeadConfig, MiniJudgeHead
+from judgelm.mini.features import (
+    SCALAR_NAMES,
+    answer_features,
+    pair_features,
+    relative,
+    sentence_features,
+    split_sentences,
+)
+from judgelm.mini.model import HeadConfig, OrderedLogit, load_head
 
 log = logging.getLogger(__name__)
 
@@ -59,9 +66,21 @@ def featurize(problems: Sequence[Problem], embed: EmbedFn, cfg: HeadConfig) -> l
         texts.extend(p.answers)
         if p.reference:
             texts.append(p.reference)
+    parts: dict[str, list[str]] = {}
+    if cfg.sentence_features:
+        for p in problems:
+            for t in [p.question, *p.answers, *([p.reference] if p.reference else [])]:
+                if t not in parts:
+                    parts[t] = split_sentences(t)
+        texts.extend(x for ps in parts.values() for x in ps)
     uniq = list(dict.fromkeys(texts))
     vecs = embed(uniq) if uniq else np.zeros((0, cfg.emb_dim), np.float32)
     index = {t: i for i, t in enumerate(uniq)}
+
+    def part_vecs(text: str) -> np.ndarray:
+        rows = [index[x] for x in parts.get(text, [])]
+        return vecs[rows] if rows else np.zeros((0, vecs.shape[1] if vecs.ndim == 2 else cfg.emb_dim), np.float32)
+
     out = []
     for p in problems:
         q = vecs[index[p.question]]
@@ -70,24 +89,16 @@ def featurize(problems: Sequence[Problem], embed: EmbedFn, cfg: HeadConfig) -> l
         s = np.array([answer_features(t, p.question, p.reference) for t in p.answers], dtype=np.float32)
         s[:, _COS_Q] = a @ q
         s[:, _COS_R] = a @ r
+        if cfg.sentence_features:
+            qp, rp = part_vecs(p.question), (part_vecs(p.reference) if p.reference else None)
+            extra = np.array([sentence_features(part_vecs(t), qp, q, rp) for t in p.answers], dtype=np.float32)
+            s = np.concatenate([s, extra], 1)
         has_ref = np.full((len(p.answers), 1), 1.0 if p.reference else 0.0, np.float32)
-        parts = [s, relative(s), has_ref]
+        blocks = [s, relative(s), has_ref]
         if cfg.use_embeddings:
-            parts += [a, a * q, a * r]
-        out.append(Features(np.concatenate(parts, 1).astype(np.float32), a, s))
+            blocks += [a, a * q, a * r]
+        out.append(Features(np.concatenate(blocks, 1).astype(np.float32), a, s))
     return out
-
-
-def structural_split(x: torch.Tensor, cfg: HeadConfig) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor | None]:
-    """Split a feature row back into (scalar, relative, has_ref, embedding features)."""
-    k = cfg.n_scalar
-    emb = x[..., 2 * k + 1 :] if cfg.use_embeddings else None
-    return x[..., :k], x[..., k : 2 * k], x[..., 2 * k], emb
-
-
-def head_inputs(model: MiniJudgeHead, x: torch.Tensor) -> torch.Tensor:
-    s, r, h, e = structural_split(x, model.cfg)
-    return model.inputs(s, r, h, e)
 
 
 def _explain(feats: Features, best: int, other: int, verdict: int, p: float) -> str:
@@ -123,7 +134,7 @@ def _explain(feats: Features, best: int, other: int, verdict: int, p: float) -> 
 class MiniJudge:
     """The built-in judge: a frozen sentence encoder and a small trained head."""
 
-    def __init__(self, head: MiniJudgeHead, embed: EmbedFn, meta: dict | None = None) -> None:
+    def __init__(self, head: OrderedLogit, embed: EmbedFn, meta: dict | None = None) -> None:
         self.head = head.eval()
         self.embed = embed
         self.meta = meta or {}
@@ -133,7 +144,7 @@ class MiniJudge:
         """Load shipped/trained weights; ``encoder`` overrides the encoder recorded with them."""
         from judgelm.mini.encoder import Encoder
 
-        head, meta = MiniJudgeHead.load(directory)
+        head, meta = load_head(directory)
         cfg = head.cfg
         enc = Encoder(encoder or cfg.encoder, max_tokens=cfg.max_tokens, head_tokens=cfg.head_tokens, threads=threads)
         if enc.dim != cfg.emb_dim:
@@ -149,11 +160,16 @@ class MiniJudge:
         return self.head.pair_log_probs(gb, g[others], pf).exp().tolist()
 
     @torch.no_grad()
-    def judge(self, problems: Sequence[Problem]) -> list[Result]:
-        """Scores (1..10), verdict and calibrated confidence for each problem."""
+    def judge(self, problems: Sequence[Problem], ties: bool = True) -> list[Result]:
+        """Scores (1..10), verdict and calibrated confidence for each problem.
+
+        ``ties=False`` is forced choice, for label sets without ties (LLMBar): the better answer
+        wins unless the answers are indistinguishable (equal quality), and the confidence is
+        ``P(best) / (P(best) + P(other))``.
+        """
         feats = featurize(problems, self.embed, self.head.cfg)
         rows = np.concatenate([f.x for f in feats]) if feats else np.zeros((0, self.head.cfg.in_dim), np.float32)
-        g_all = self.head.quality_of(head_inputs(self.head, torch.from_numpy(rows)))
+        g_all = self.head.score_rows(torch.from_numpy(rows))
         grades_all = self.head.grade(g_all)
         results, start = [], 0
         for p, f in zip(problems, feats):
@@ -171,6 +187,8 @@ class MiniJudge:
             k = int(np.argmax(probs))  # 0 tie, 1 best wins, 2 runner-up wins (impossible: g_best >= g_other)
             verdict = 0 if k == 0 else best + 1
             conf = float(probs[k])
+            if not ties and verdict == 0 and float(g[best]) > float(g[other]):
+                verdict, conf = best + 1, float(probs[1] / max(1e-9, probs[1] + probs[2]))
             # with N answers, a tie also covers every other answer whose most likely outcome vs the best is a tie
             tied = {best} | {j for j, pr in zip(order[1:], probs_all) if int(np.argmax(pr)) == 0} if verdict == 0 else set()
             scores = _display_scores(grades, verdict, best, tied)
@@ -194,4 +212,4 @@ def _display_scores(grades: list[float], verdict: int, best: int, tied: set[int]
     return scores
 
 
-__all__ = ["MiniJudge", "Problem", "Result", "featurize", "head_inputs"]
+__all__ = ["MiniJudge", "Problem", "Result", "featurize"]

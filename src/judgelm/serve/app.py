@@ -24,6 +24,7 @@ from fastapi.responses import JSONResponse, PlainTextResponse, RedirectResponse,
 from pydantic import BaseModel, ConfigDict, Field
 
 from judgelm.data.errors import DataError
+from judgelm.engines.base import CONTEXT_EXCEEDED
 from judgelm.engines.base import Engine
 from judgelm.schema import Answer, Sample, Turn
 from judgelm.serve.batcher import DynamicBatcher, QueueFull
@@ -223,6 +224,10 @@ def create_app(engine: Engine, settings: ServeSettings | None = None) -> FastAPI
             logger.exception("judging %s failed", sample.id)
             raise HTTPException(500, f"engine failure: {type(exc).__name__}: {exc}") from None
         count(judgements, "api")
+        overflow = [j.error for j in judgements if j.error and j.error.startswith(CONTEXT_EXCEEDED)]
+        if overflow and len(overflow) == len(judgements):
+            return JSONResponse({"error": {"message": overflow[0], "type": "invalid_request_error",  # type: ignore[return-value]
+                                           "code": "context_length_exceeded"}}, status_code=400)
         return {**summarize(judgements), "options": opts.to_dict(),
                 "judgements": [j.model_dump(mode="json") for j in judgements]}
 
@@ -293,7 +298,8 @@ def create_app(engine: Engine, settings: ServeSettings | None = None) -> FastAPI
                                           "Content-Disposition": f'attachment; filename="{job_id}.jsonl"'})
 
     app.include_router(build_router(generate if gen_batcher is not None else None, model_name,
-                                    settings.max_new_tokens_limit))
+                                    settings.max_new_tokens_limit,
+                                    check=hf_generator.context_overflow if found is not None else None))
 
     if settings.ui:
         from judgelm.serve.ui import mount_ui

@@ -67,6 +67,13 @@ class HFGenerator:
         self.tokenizer = tokenizer
         self.lock = lock or threading.Lock()
 
+    def context_overflow(self, prompt: str, max_tokens: int) -> str | None:
+        """Why ``prompt`` + ``max_tokens`` does not fit the model's context (None when it does)."""
+        from judgelm.engines.base import context_error, context_length
+
+        n = len(self.tokenizer(prompt)["input_ids"])
+        return context_error("the model", n, max_tokens, context_length(self.model.config))
+
     def _token_bytes(self, token_id: int) -> bytes:
         """The exact bytes a token stands for (byte-level BPE and SentencePiece byte tokens included)."""
         piece = self.tokenizer.convert_ids_to_tokens(token_id)

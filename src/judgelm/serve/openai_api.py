@@ -105,9 +105,22 @@ def _sse(chunks: list[dict[str, Any]]) -> StreamingResponse:
 Generate = Callable[[list[GenTask]], Awaitable[list[list[Generation]]]]
 
 
-def build_router(generate: Generate | None, model_name: str, max_tokens_limit: int) -> APIRouter:
-    """The router; ``generate`` runs tasks (through the dynamic batcher), None for non-generative judges."""
+def build_router(generate: Generate | None, model_name: str, max_tokens_limit: int,
+                 check: Callable[[str, int], str | None] | None = None) -> APIRouter:
+    """The router; ``generate`` runs tasks (through the dynamic batcher), None for non-generative judges;
+    ``check(prompt, max_tokens)`` says why a prompt does not fit the model's context."""
     router = APIRouter(prefix="/v1", tags=["openai"])
+
+    def _too_long(prompts: list[str], max_tokens: int) -> JSONResponse | None:
+        """OpenAI's answer to an over-long request: 400, code ``context_length_exceeded``."""
+        for i, p in enumerate(prompts):
+            why = check(p, max_tokens) if check is not None else None
+            if why:
+                where = f"prompt {i}: " if len(prompts) > 1 else ""
+                return JSONResponse({"error": {"message": where + why, "type": "invalid_request_error",
+                                               "param": "messages", "code": "context_length_exceeded"}},
+                                    status_code=400)
+        return None
 
     def _gen() -> Generate:
         if generate is None:
@@ -133,6 +146,8 @@ def build_router(generate: Generate | None, model_name: str, max_tokens_limit: i
         prompts = [body.prompt] if isinstance(body.prompt, str) else body.prompt
         if not prompts:
             raise HTTPException(422, "prompt is empty")
+        if (refused := _too_long(prompts, max_tokens)) is not None:
+            return refused
         choices, gens_all, prompt_tokens = [], [], 0
         params = dict(max_tokens=max_tokens, temperature=body.temperature, top_p=body.top_p, stop=body.stops(),
                       top_logprobs=body.logprobs, n=body.n, seed=body.seed)
@@ -157,6 +172,8 @@ def build_router(generate: Generate | None, model_name: str, max_tokens_limit: i
         if not users:
             raise HTTPException(422, "messages: at least one message with role 'user' is required")
         prompt = users[-1].text()
+        if (refused := _too_long([prompt], max_tokens)) is not None:
+            return refused
         top = (body.top_logprobs or 0) if body.logprobs else None
         (gens,) = await gen([GenTask.make(prompt, max_tokens=max_tokens, temperature=body.temperature,
                                           top_p=body.top_p, stop=body.stops(), top_logprobs=top, n=body.n,
