@@ -108,39 +108,3 @@ def pair_features(a: str, b: str, emb_a: np.ndarray, emb_b: np.ndarray) -> list[
         len(wa & wb) / max(1, len(wa | wb)),
     ]
 
-
-# -- sentence-level relevance (optional: HeadConfig.sentence_features) ------------------------------
-#: per answer, from MiniLM embeddings of its sentences, of the question's parts and the reference's
-SENTENCE_NAMES = [
-    "sent_cos_question_max", "sent_cos_question_mean", "sent_cos_question_min", "sent_offtopic_share",
-    "question_parts_covered_min", "question_parts_covered_mean", "reference_parts_covered_mean",
-]
-_SPLIT = re.compile(r"(?<=[.!?])\s+|\n+")
-MAX_SENTENCES = 16
-OFFTOPIC_COS = 0.15
-
-
-def split_sentences(text: str, limit: int = MAX_SENTENCES) -> list[str]:
-    """Sentences / lines of a text (at most ``limit``: the first ones and the last few)."""
-    parts = [p.strip() for p in _SPLIT.split(text) if p and p.strip() and _WORD.search(p)]
-    if len(parts) > limit:
-        tail = max(1, limit // 4)
-        parts = parts[: limit - tail] + parts[-tail:]
-    return parts or ([text.strip()] if text.strip() else [])
-
-
-def sentence_features(answer: np.ndarray, question_parts: np.ndarray, question: np.ndarray,
-                      reference_parts: np.ndarray | None) -> list[float]:
-    """Relevance of one answer sentence by sentence: does each sentence address the question, and is
-    each part of the question (and of the reference) addressed by some sentence?
-
-    ``answer``/``question_parts``/``reference_parts``: normalised sentence embeddings ``[k, d]``;
-    ``question``: the whole question's embedding ``[d]``. An empty answer scores zeros.
-    """
-    if answer.shape[0] == 0:
-        return [0.0, 0.0, 0.0, 1.0, 0.0, 0.0, 0.0]
-    to_q = answer @ question
-    cover_q = (question_parts @ answer.T).max(1) if question_parts.shape[0] else np.zeros(1)
-    cover_r = (reference_parts @ answer.T).max(1).mean() if reference_parts is not None and reference_parts.shape[0] else 0.0
-    return [float(to_q.max()), float(to_q.mean()), float(to_q.min()), float((to_q < OFFTOPIC_COS).mean()),
-            float(cover_q.min()), float(cover_q.mean()), float(cover_r)]

@@ -17,14 +17,7 @@ from typing import Callable, Sequence
 import numpy as np
 import torch
 
-from judgelm.mini.features import (
-    SCALAR_NAMES,
-    answer_features,
-    pair_features,
-    relative,
-    sentence_features,
-    split_sentences,
-)
+from judgelm.mini.features import SCALAR_NAMES, answer_features, pair_features, relative
 from judgelm.mini.model import HeadConfig, OrderedLogit, load_head
 
 log = logging.getLogger(__name__)
@@ -66,20 +59,9 @@ def featurize(problems: Sequence[Problem], embed: EmbedFn, cfg: HeadConfig) -> l
         texts.extend(p.answers)
         if p.reference:
             texts.append(p.reference)
-    parts: dict[str, list[str]] = {}
-    if cfg.sentence_features:
-        for p in problems:
-            for t in [p.question, *p.answers, *([p.reference] if p.reference else [])]:
-                if t not in parts:
-                    parts[t] = split_sentences(t)
-        texts.extend(x for ps in parts.values() for x in ps)
     uniq = list(dict.fromkeys(texts))
     vecs = embed(uniq) if uniq else np.zeros((0, cfg.emb_dim), np.float32)
     index = {t: i for i, t in enumerate(uniq)}
-
-    def part_vecs(text: str) -> np.ndarray:
-        rows = [index[x] for x in parts.get(text, [])]
-        return vecs[rows] if rows else np.zeros((0, vecs.shape[1] if vecs.ndim == 2 else cfg.emb_dim), np.float32)
 
     out = []
     for p in problems:
@@ -89,10 +71,6 @@ def featurize(problems: Sequence[Problem], embed: EmbedFn, cfg: HeadConfig) -> l
         s = np.array([answer_features(t, p.question, p.reference) for t in p.answers], dtype=np.float32)
         s[:, _COS_Q] = a @ q
         s[:, _COS_R] = a @ r
-        if cfg.sentence_features:
-            qp, rp = part_vecs(p.question), (part_vecs(p.reference) if p.reference else None)
-            extra = np.array([sentence_features(part_vecs(t), qp, q, rp) for t in p.answers], dtype=np.float32)
-            s = np.concatenate([s, extra], 1)
         has_ref = np.full((len(p.answers), 1), 1.0 if p.reference else 0.0, np.float32)
         blocks = [s, relative(s), has_ref]
         if cfg.use_embeddings:

