@@ -18,7 +18,8 @@ def main(
     explained_ref_limit: Annotated[int, typer.Option(help="Pairs for (c), per-sample explained.")] = 16,
     score_tokens: Annotated[int, typer.Option(help="Forced decode steps of the score line.")] = 4,
     explained_tokens: Annotated[int, typer.Option(help="Forced new tokens in explained mode.")] = 32,
-    token_budget: Annotated[int, typer.Option(help="Padded tokens per batch.")] = 16384,
+    token_budget: Annotated[Optional[int], typer.Option(help="Padded tokens per batch (default: the engine's, "
+                                                          "4096 on CPU, 16384 on GPU).")] = None,
     out: Annotated[Optional[str], typer.Option(help="Write the figures as JSON here.")] = "bench-engines.json",
 ) -> None:
     """Benchmark fast/explained judging against the reference per-sample generate loop."""

@@ -179,7 +179,7 @@ def run_benchmark(
     explained_ref_limit: int = 16,
     score_tokens: int = 4,
     explained_tokens: int = 32,
-    token_budget: int = 16384,
+    token_budget: int | None = None,
     max_batch_size: int = 64,
     out: str | None = None,
     peak_seconds: float = 2.0,
