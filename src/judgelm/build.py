@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from judgelm.data.errors import DataError
+from judgelm.engines.openai import BUDGET_EXHAUSTED  # one wording for every budget stop
 from judgelm.pairing import (
     Candidate,
     PairingReport,
@@ -42,8 +43,6 @@ from judgelm.pairing import (
 from judgelm.schema import Answer, Gold, Judgement, ParseStatus, Sample
 
 logger = logging.getLogger(__name__)
-
-BUDGET_EXHAUSTED = "budget exhausted"
 
 
 @dataclass

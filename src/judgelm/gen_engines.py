@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import logging
 import os
-import threading
 import time
 from abc import ABC, abstractmethod
 from concurrent.futures import ThreadPoolExecutor
@@ -24,9 +23,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-logger = logging.getLogger(__name__)
+from judgelm.engines.openai import BUDGET_EXHAUSTED, Budget, api_key, resolve_price
 
-BUDGET_EXHAUSTED = "budget exhausted"
+logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -208,8 +207,6 @@ class OpenAIGenerator(Generator):
                  **_ignored: Any) -> None:
         import openai
 
-        from judgelm.engines.openai import price_for
-
         if not target:
             raise ValueError("openai generator needs a model name, e.g. 'openai:gpt-4o'")
         if api not in ("chat", "completions"):
@@ -219,45 +216,17 @@ class OpenAIGenerator(Generator):
         self.api = api
         self.prompt_format = "server_chat_template" if api == "chat" else "raw"
         base = api_base or os.environ.get("OPENAI_BASE_URL")
-        key = os.environ.get(api_key_env)
-        if not key:
-            if not base:
-                raise ValueError(f"no API key: set the environment variable {api_key_env} "
-                                 "(or pass --api-base for a local server that needs none)")
-            key = "EMPTY"
-        self._key = key
+        key = self._key = api_key(api_key_env, base)
         # the client's own retry loop: exponential backoff with jitter, honours Retry-After
         self.client = openai.OpenAI(api_key=key, base_url=base, timeout=timeout_s, max_retries=max_retries)
         self.concurrency = max(1, int(concurrency))
         self.preferred_batch_size = self.concurrency * 4
-        price = price_for(target)
-        if price_in is not None or price_out is not None:
-            price = (price_in if price_in is not None else (price or (0.0, 0.0))[0],
-                     price_out if price_out is not None else (price or (0.0, 0.0))[1])
-        if price is None and budget_usd is not None:
-            logger.warning("no price known for %s: calls count as $0 against the budget (set --price-in/--price-out)",
-                           target)
-        self.price = price or (0.0, 0.0)
-        self.budget = budget_usd
-        self._spent = 0.0
-        self._reserved = 0.0
-        self._lock = threading.Lock()
+        self.price = resolve_price(target, price_in, price_out, budget_usd)
+        self.budget = Budget(budget_usd)
 
     @property
     def spent_usd(self) -> float:
-        return self._spent
-
-    def _reserve(self, amount: float) -> bool:
-        with self._lock:
-            if self.budget is not None and self._spent + self._reserved + amount > self.budget:
-                return False
-            self._reserved += amount
-            return True
-
-    def _settle(self, reserved: float, actual: float) -> None:
-        with self._lock:
-            self._reserved -= reserved
-            self._spent += actual
+        return self.budget.spent
 
     def generate_batch(self, requests: list[GenRequest]) -> list[GenOutput]:
         with ThreadPoolExecutor(self.concurrency) as pool:
@@ -268,7 +237,7 @@ class OpenAIGenerator(Generator):
 
         prompt_bytes = sum(len(m["content"].encode("utf-8")) + 8 for m in req.messages)
         worst = (prompt_bytes * self.price[0] + req.sampling.max_new_tokens * self.price[1]) / 1e6
-        if not self._reserve(worst):
+        if not self.budget.reserve(worst):
             return GenOutput(text="", error=BUDGET_EXHAUSTED)
         actual = 0.0
         s = req.sampling
@@ -297,7 +266,7 @@ class OpenAIGenerator(Generator):
             logger.warning("%s: %s", req.key, msg[:300])
             return GenOutput(text="", error=msg[:500])
         finally:
-            self._settle(worst, actual)
+            self.budget.settle(worst, actual)
 
     def close(self) -> None:
         self.client.close()

@@ -56,6 +56,32 @@ def price_for(model: str, overrides: dict[str, tuple[float, float]] | None = Non
     return table[max(prefixes, key=len)] if prefixes else None
 
 
+def resolve_price(model: str, price_in: float | None, price_out: float | None, budget_usd: float | None = None,
+                  prices: dict[str, tuple[float, float]] | None = None) -> tuple[float, float]:
+    """(input, output) USD per 1M tokens: the known price of ``model`` with either side overridden.
+
+    An unknown price counts as $0 — with a warning when a budget is set, since it cannot bind then.
+    """
+    known = price_for(model, prices)
+    price = known or (0.0, 0.0)
+    price = (price_in if price_in is not None else price[0], price_out if price_out is not None else price[1])
+    if known is None and price_in is None and price_out is None and budget_usd is not None:
+        logger.warning("no price known for %s: calls count as $0 against --budget-usd (set --price-in/--price-out)",
+                       model)
+    return price
+
+
+def api_key(api_key_env: str, api_base: str | None) -> str:
+    """The key from ``api_key_env``; a local server (``api_base`` set) may do without one."""
+    key = os.environ.get(api_key_env)
+    if key:
+        return key
+    if not api_base:
+        raise ValueError(f"no API key: set the environment variable {api_key_env} (or pass --api-base "
+                         "for a local server that needs none)")
+    return "EMPTY"  # local servers (vLLM, Ollama) accept any key
+
+
 @dataclass
 class _Attempt:
     """How one call ended: an output, or a retryable failure with an optional server-given wait."""
@@ -65,8 +91,9 @@ class _Attempt:
     retry_after: float | None = None
 
 
-class _Budget:
-    """Spent + reserved USD; thread-safe because one engine may serve several event loops in turn."""
+class Budget:
+    """Spent + reserved USD against an optional cap; thread-safe (an engine may serve several
+    event loops in turn, a generator several threads). Shared by the judge engine and the generator."""
 
     def __init__(self, limit: float | None) -> None:
         self.limit = limit
@@ -125,13 +152,7 @@ class OpenAIEngine(Engine):
         self.model = target
         self.name = f"openai:{target}"
         self.api_base = api_base or os.environ.get("OPENAI_BASE_URL")
-        key = os.environ.get(api_key_env)
-        if not key:
-            if not self.api_base:
-                raise ValueError(f"no API key: set the environment variable {api_key_env} (or pass --api-base "
-                                 "for a local server that needs none)")
-            key = "EMPTY"  # local servers (vLLM, Ollama) accept any key
-        self._api_key = key
+        self._api_key = api_key(api_key_env, self.api_base)
         self.api = api
         self.concurrency = max(1, int(concurrency))
         self.preferred_batch_size = self.concurrency * 4
@@ -142,15 +163,8 @@ class OpenAIEngine(Engine):
         self.temperature = temperature
         self.want_logprobs = logprobs
         self.top_logprobs = top_logprobs
-        price = price_for(target, prices)
-        if price_in is not None or price_out is not None:
-            price = (price_in if price_in is not None else (price or (0.0, 0.0))[0],
-                     price_out if price_out is not None else (price or (0.0, 0.0))[1])
-        self.price = price or (0.0, 0.0)
-        if price is None and budget_usd is not None:
-            logger.warning("no price known for %s: calls count as $0 against --budget-usd (set --price-in/--price-out)",
-                           target)
-        self.budget = _Budget(budget_usd)
+        self.price = resolve_price(target, price_in, price_out, budget_usd, prices)
+        self.budget = Budget(budget_usd)
 
     # -- identity --------------------------------------------------------------------------------
 
