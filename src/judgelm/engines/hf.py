@@ -242,7 +242,7 @@ class HFEngine(Engine):
             budget = max(1, self.token_budget // max(1, self.num_beams))
             for batch in token_budget_batches([len(j.ids) + j.max_new for j in beams], budget, self.max_batch_size):
                 self._beam([beams[i] for i in batch])
-        return [EngineOutput(text="", error=k, prompt_tokens=0) if isinstance(k, str) else self._output(jobs[k], req)
+        return [EngineOutput(text="", error=k) if isinstance(k, str) else self._output(jobs[k], req)
                 for k, req in zip(keys, requests)]
 
     def _output(self, job: _Job, req: JudgeRequest) -> EngineOutput:

@@ -107,4 +107,3 @@ def pair_features(a: str, b: str, emb_a: np.ndarray, emb_b: np.ndarray) -> list[
         abs(math.log1p(len(a)) - math.log1p(len(b))),
         len(wa & wb) / max(1, len(wa | wb)),
     ]
-

@@ -62,7 +62,6 @@ def featurize(problems: Sequence[Problem], embed: EmbedFn, cfg: HeadConfig) -> l
     uniq = list(dict.fromkeys(texts))
     vecs = embed(uniq) if uniq else np.zeros((0, cfg.emb_dim), np.float32)
     index = {t: i for i, t in enumerate(uniq)}
-
     out = []
     for p in problems:
         q = vecs[index[p.question]]

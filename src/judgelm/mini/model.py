@@ -49,6 +49,11 @@ class HeadConfig:
         return 2 * self.n_scalar + 1 + emb
 
 
+def to_grade(g: torch.Tensor, slope: torch.Tensor, shift: torch.Tensor) -> torch.Tensor:
+    """Quality → JudgeLM's 1..10 scale: ``1 + 9 σ(slope · g + shift)`` (slope > 0)."""
+    return 1.0 + 9.0 * torch.sigmoid(slope * g + shift)
+
+
 class OrderedLogit(nn.Module):
     """The pair model shared by one head and an ensemble of heads: ordered logit with a tie band."""
 
@@ -139,7 +144,7 @@ class MiniJudgeHead(OrderedLogit):
 
     def grade(self, g: torch.Tensor) -> torch.Tensor:
         """Quality → JudgeLM's 1..10 scale."""
-        return 1.0 + 9.0 * torch.sigmoid(nn.functional.softplus(self.grade_scale) * g + self.grade_shift)
+        return to_grade(g, nn.functional.softplus(self.grade_scale), self.grade_shift)
 
     def _meta(self) -> dict:
         return {"head": asdict(self.cfg)}
@@ -170,9 +175,8 @@ class MiniJudgeEnsemble(OrderedLogit):
         return torch.stack([m.tie_band(pair) for m in self.members]).mean(0)
 
     def grade(self, g: torch.Tensor) -> torch.Tensor:
-        scale = torch.stack([nn.functional.softplus(m.grade_scale) for m in self.members]).mean()
-        shift = torch.stack([m.grade_shift for m in self.members]).mean()
-        return 1.0 + 9.0 * torch.sigmoid(scale * g + shift)
+        slope = torch.stack([nn.functional.softplus(m.grade_scale) for m in self.members]).mean()
+        return to_grade(g, slope, torch.stack([m.grade_shift for m in self.members]).mean())
 
     def _meta(self) -> dict:
         return {"head": asdict(self.cfg), "members": [asdict(m.cfg) for m in self.members]}

@@ -22,6 +22,7 @@ import random
 import re
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, Callable
 
 log = logging.getLogger(__name__)
 
@@ -215,7 +216,8 @@ def _preferred_answers(items: list[TeacherItem]) -> dict[str, tuple[str, str, st
     return good
 
 
-def neighbor_items(items: list[TeacherItem], share: float, seed: int, embed_questions, max_cos: float = 0.92) -> list[TeacherItem]:
+def neighbor_items(items: list[TeacherItem], share: float, seed: int, embed_questions: Callable[[list[str]], Any],
+                   max_cos: float = 0.92) -> list[TeacherItem]:
     """Negative pairs: a good answer to THIS prompt beats a good answer to the most similar OTHER prompt.
 
     The construction of LLMBar's "Neighbor" set, built here from teacher data alone: the wrong

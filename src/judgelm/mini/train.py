@@ -328,6 +328,8 @@ def train_mini(config: MiniTrainConfig | dict[str, Any] | str | Path | None = No
     from judgelm.mini.encoder import EmbeddingCache, Encoder
 
     cfg = as_config(config)
+    if cfg.combine not in ("select", "ensemble"):  # before minutes of embedding, not after
+        raise ValueError(f"combine must be 'select' or 'ensemble', got {cfg.combine!r}")
     torch.set_num_threads(cfg.threads)
     t0 = time.perf_counter()
     items = collect_items(cfg)
@@ -340,7 +342,7 @@ def train_mini(config: MiniTrainConfig | dict[str, Any] | str | Path | None = No
     enc = Encoder(cfg.encoder, cfg.max_tokens, cfg.head_tokens, threads=cfg.threads)
     cache = EmbeddingCache(cfg.cache_dir, enc)
     if cfg.neighbor_share > 0:
-        neighbors = neighbor_items([it for it in train_items if it.source != "non_answer"], cfg.neighbor_share, cfg.seed, cache.get)
+        neighbors = neighbor_items(train_items, cfg.neighbor_share, cfg.seed, cache.get)  # skips the non-answer pairs
         log.info("added %d own-answer vs neighbour-prompt-answer pairs", len(neighbors))
         train_items = train_items + neighbors
     log.info("teacher items: %d train, %d valid (%d prompts)", len(train_items), len(valid_items), len({i.group for i in items}))
@@ -349,8 +351,6 @@ def train_mini(config: MiniTrainConfig | dict[str, Any] | str | Path | None = No
     train_t = to_tensors(train_items, cache.get, base)
     valid_t = to_tensors(valid_items, cache.get, base)
     embed_s = time.perf_counter() - t_embed
-    if cfg.combine not in ("select", "ensemble"):
-        raise ValueError(f"combine must be 'select' or 'ensemble', got {cfg.combine!r}")
     seeds = [cfg.seed + k for k in range(max(1, cfg.ensemble_seeds))] if cfg.combine == "ensemble" else [cfg.seed]
     results = []
     for point in cfg.grid:
