@@ -32,7 +32,7 @@ def examples_dir() -> Path:
 @pytest.fixture(scope="session")
 def tiny_llama(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A randomly initialised 2-layer Llama + BPE tokenizer trained on the example prompts."""
-    from judgelm.testing import build_tiny_llama
+    from judgelm.engines.tiny import build_tiny_llama
 
     texts = (REPO / "examples" / "pairs.jsonl").read_text(encoding="utf-8").splitlines()
     return build_tiny_llama(tmp_path_factory.mktemp("tiny-llama"), texts)

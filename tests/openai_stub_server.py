@@ -20,7 +20,6 @@ from __future__ import annotations
 import asyncio
 import collections
 import json
-import socket
 import threading
 import time
 from pathlib import Path
@@ -29,6 +28,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response
 from starlette.concurrency import run_in_threadpool
+from support import free_port
 
 
 class StubServer:
@@ -41,7 +41,7 @@ class StubServer:
         self.hang_s = hang_s
         self.retry_after_s = retry_after_s
         self.delay_s = 0.0
-        self.port = port or _free_port()
+        self.port = port or free_port()
         self.faults: collections.deque[str] = collections.deque()
         self.faults_applied: list[str] = []
         self.completed: collections.Counter[str] = collections.Counter()
@@ -235,11 +235,6 @@ def _first_stop(text: str, stop: list[str]) -> int | None:
     hits = [text.find(s) for s in stop if s and s in text]
     return min(hits) if hits else None
 
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 if __name__ == "__main__":

@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 import json
-import sys
 from collections import Counter
 from pathlib import Path
 
 import pytest
 
-from judgelm.build import BuildOptions, build_live, build_recorded, make_pairs
+from judgelm.build.dataset import BuildOptions, build_live, build_recorded, make_pairs
+from judgelm.build.pairing import PairingReport, select_pairs
 from judgelm.data import read_samples
-from judgelm.pairing import PairingReport, select_pairs
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -124,7 +123,6 @@ def test_recorded_alpaca_eval_preferences(shared_data: Path, tmp_path: Path) -> 
 def test_live_teacher_counts_unparsed_and_stops_at_budget(tiny_llama: Path, tmp_path: Path) -> None:
     """An untrained tiny teacher on a real OpenAI-protocol server: its outputs do not parse — they
     are counted and kept out, never ties; a budget cap leaves pairs pending, the rerun finishes."""
-    sys.path.insert(0, str(REPO / "tests"))
     from openai_stub_server import StubServer
 
     from judgelm.engines import load_engine
@@ -156,7 +154,7 @@ def test_live_teacher_counts_unparsed_and_stops_at_budget(tiny_llama: Path, tmp_
 def test_fastchat_answers_with_mt_bench_questions_and_references(shared_data: Path, tmp_path: Path) -> None:
     """FastChat answer files carry no question text: it comes from --prompts, with MT-bench's
     GPT-4 reference turns; multi-turn answers are paired on the chosen turn."""
-    from judgelm.build import read_questions
+    from judgelm.build.dataset import read_questions
 
     mt = shared_data / "mt_bench" / "mt_bench" / "question.jsonl"
     questions, references = read_questions(mt, turn=1)

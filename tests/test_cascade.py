@@ -7,8 +7,9 @@ import json
 
 import pytest
 
-from judgelm.cascade import agreement_curve, confidence_order, decide, merged_judgement
-from judgelm.cascade_policy import Policy, calibrate_threshold, select
+from judgelm.cascade.curve import agreement_curve
+from judgelm.cascade.decisions import confidence_order, decide, merged_judgement
+from judgelm.cascade.policy import Policy, calibrate_threshold, select
 from judgelm.schema import Cost, Judgement, ParseStatus
 
 
@@ -92,11 +93,10 @@ def test_calibrated_threshold_is_the_lowest_reaching_the_target() -> None:
 
 
 def _cli(args: list[str]):
-    from typer.testing import CliRunner
 
-    from judgelm.cli import app
+    from support import run_cli
 
-    res = CliRunner().invoke(app, ["cascade", *args])
+    res = run_cli("cascade", *args)
     return res, res.output + ("" if res.exception is None else str(res.exception))
 
 
@@ -141,7 +141,7 @@ def test_cli_errors_name_the_problem(shared_data, tmp_path) -> None:
 
 
 def test_fallback_to_stage1_where_stage2_gives_no_verdict(shared_data, tmp_path) -> None:
-    from judgelm.cascade import run_cascade
+    from judgelm.cascade.runner import run_cascade
     from judgelm.data import read_samples
 
     samples = list(read_samples(shared_data / "pandalm" / "testset-v1.json", limit=4))

@@ -5,13 +5,10 @@ the ledger against what the server really served, and that a rerun pays nothing 
 from __future__ import annotations
 
 import json
-import sys
 from pathlib import Path
 
 import pytest
-
-sys.path.insert(0, str(Path(__file__).parent))
-from openai_stub_server import StubServer  # noqa: E402
+from openai_stub_server import StubServer
 
 MINI_WEIGHTS = Path(__file__).resolve().parents[1] / "src" / "judgelm" / "assets" / "mini"
 
@@ -23,11 +20,10 @@ def server(tiny_llama):
 
 
 def _cli(args: list[str]):
-    from typer.testing import CliRunner
 
-    from judgelm.cli import app
+    from support import run_cli
 
-    res = CliRunner().invoke(app, ["cascade", *args])
+    res = run_cli("cascade", *args)
     return res, res.output + ("" if res.exception is None else repr(res.exception))
 
 

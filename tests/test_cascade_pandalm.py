@@ -12,18 +12,18 @@ from pathlib import Path
 
 import pytest
 
-from judgelm.cascade import format_table, run_cascade, write_outputs
-from judgelm.cascade_policy import Policy
+from judgelm.cascade.policy import Policy
+from judgelm.cascade.runner import format_table, run_cascade, write_outputs
 from judgelm.data import read_samples
 from judgelm.data.predictions import read_predictions
-from judgelm.evaluation import evaluate
+from judgelm.evaluation.evaluate import evaluate
 
 MINI_WEIGHTS = Path(__file__).resolve().parents[1] / "src" / "judgelm" / "assets" / "mini"
 
 
 def _stage1(shared_data: Path, samples: list, tmp_path: Path) -> tuple[dict, str]:
     if any(MINI_WEIGHTS.glob("*.safetensors")):
-        from judgelm.judge import run_judge
+        from judgelm.judging.runner import run_judge
 
         out = tmp_path / "mini-stage1.jsonl"
         run_judge(samples, "mini", out, swap=True, cache=False)

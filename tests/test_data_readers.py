@@ -8,7 +8,13 @@ from pathlib import Path
 
 import pytest
 
-from judgelm.data import DataError, load_samples, read_answers, read_prompts, read_samples
+from judgelm.data import (
+    DataError,
+    load_samples,
+    read_answers,
+    read_prompts,
+    read_samples,
+)
 from judgelm.data.pandalm import majority
 from judgelm.schema import Sample
 

@@ -9,7 +9,6 @@ on a busy CPU); everything after that is the user's path with their own prompts.
 from __future__ import annotations
 
 import json
-import sys
 from pathlib import Path
 
 from typer.testing import CliRunner
@@ -18,7 +17,6 @@ from judgelm.cli import app
 from judgelm.data import read_samples
 
 REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO / "tests"))
 
 QUESTIONS = [
     "What is the capital of France?", "Name a prime number.", "How many legs does a spider have?",
@@ -37,9 +35,9 @@ def _cli(*args: str) -> str:
 
 def _format_teacher(tmp: Path) -> Path:
     """A tiny Llama taught to answer JudgeLM prompts with 'a b' score lines and a sentence."""
+    from judgelm.engines.tiny import build_tiny_llama
     from judgelm.prompts import render
     from judgelm.schema import Answer, Sample
-    from judgelm.testing import build_tiny_llama
     from judgelm.train.config import load_config
     from judgelm.train.trainer import train
 
@@ -65,7 +63,7 @@ def _format_teacher(tmp: Path) -> Path:
 
 
 def test_generate_build_train_judge(tmp_path: Path) -> None:
-    from serve_support import Server
+    from support import Server
 
     teacher_dir = _format_teacher(tmp_path)
     prompts = tmp_path / "prompts.jsonl"

@@ -252,7 +252,7 @@ def test_win_probabilities() -> None:
 def test_a_prompt_over_the_context_fails_alone_without_truncation(tiny_llama: Path, tmp_path: Path) -> None:
     """A too-long prompt is an error for that request only; the rest of the batch is judged, and a
     run records it as an error (retried by the next run), never as a verdict on a cut prompt."""
-    from judgelm.judge import run_judge
+    from judgelm.judging.runner import run_judge
 
     samples = _samples()[:2]
     long = samples[1].model_copy(update={"answers": [Answer(text="word " * 3000), samples[1].answers[1]]})

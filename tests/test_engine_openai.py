@@ -12,14 +12,18 @@ import time
 from pathlib import Path
 
 import pytest
+from openai_stub_server import StubServer
 
 from judgelm.data import read_samples
-from judgelm.engines.openai import BUDGET_EXHAUSTED, OpenAIEngine, price_for, score_confidence
-from judgelm.judge import build_requests, judge_samples, run_judge
+from judgelm.engines.openai import (
+    BUDGET_EXHAUSTED,
+    OpenAIEngine,
+    price_for,
+    score_confidence,
+)
+from judgelm.judging.requests import build_requests
+from judgelm.judging.runner import judge_samples, run_judge
 from judgelm.schema import ParseStatus
-
-sys.path.insert(0, str(Path(__file__).parent))
-from openai_stub_server import StubServer  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
 EXAMPLES = REPO / "examples" / "pairs.jsonl"

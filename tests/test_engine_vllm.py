@@ -9,7 +9,11 @@ import pytest
 from judgelm.engines import load_engine
 from judgelm.engines.base import JudgeRequest
 from judgelm.engines.confidence import JUDGELM_VALUES, ValueTokens, read_slots
-from judgelm.engines.vllm import VLLMNotInstalled, masses_from_logprobs, sampling_params_kwargs
+from judgelm.engines.vllm import (
+    VLLMNotInstalled,
+    masses_from_logprobs,
+    sampling_params_kwargs,
+)
 from judgelm.schema import Answer, Sample
 
 SAMPLE = Sample(id="s", question="q", answers=[Answer(text="a"), Answer(text="b"), Answer(text="c")])

@@ -10,11 +10,11 @@ import sys
 from pathlib import Path
 
 import pytest
-
 from eval_data import write_judgements
+
 from judgelm.data import read_samples, write_samples
 from judgelm.data.predictions import read_predictions
-from judgelm.evaluation import evaluate
+from judgelm.evaluation.evaluate import evaluate
 from judgelm.schema import Answer, Gold, Judgement, ParseStatus, Sample
 
 REQUIRED = ("agreement", "precision", "recall", "f1", "kappa", "n", "n_gold_dropped", "unparsed", "unparsed_count",

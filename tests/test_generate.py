@@ -13,9 +13,14 @@ from pathlib import Path
 
 import pytest
 
+from judgelm.build.generate import load_prompts, run_generate
 from judgelm.data import DataError, read_answers
-from judgelm.gen_engines import GenRequest, HFTextGenerator, OpenAIGenerator, Sampling
-from judgelm.generate import load_prompts, run_generate
+from judgelm.engines.generation import (
+    GenRequest,
+    HFTextGenerator,
+    OpenAIGenerator,
+    Sampling,
+)
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -110,7 +115,6 @@ def test_prompt_files_and_errors(tmp_path: Path) -> None:
 
 
 def test_openai_server_retries_and_budget(tiny_llama: Path, tmp_path: Path) -> None:
-    sys.path.insert(0, str(REPO / "tests"))
     from openai_stub_server import StubServer
 
     prompts = load_prompts(_write(tmp_path / "q.jsonl", [{"question_id": i, "prompt": f"Question number {i}?"}

@@ -10,7 +10,8 @@ import pytest
 
 from judgelm.data import read_samples
 from judgelm.engines.base import EngineOutput
-from judgelm.judge import build_requests, judge_samples, run_judge, to_judgement
+from judgelm.judging.requests import build_requests, to_judgement
+from judgelm.judging.runner import judge_samples, run_judge
 from judgelm.schema import Answer, ParseStatus, Sample, Turn
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples" / "pairs.jsonl"

@@ -6,8 +6,15 @@ import numpy as np
 import pytest
 from sklearn.metrics import f1_score
 
-from judgelm import baselines, metrics
-from judgelm.metrics import WRONG, apply_unparsed, bootstrap_ci, pandalm_two_run, score, swap_scores
+from judgelm.evaluation import baselines, metrics
+from judgelm.evaluation.metrics import (
+    WRONG,
+    apply_unparsed,
+    bootstrap_ci,
+    pandalm_two_run,
+    score,
+    swap_scores,
+)
 from judgelm.schema import Answer, Gold, Sample
 
 GOLD = [1, 2, 0, 1]

@@ -15,7 +15,7 @@ import pytest
 
 from judgelm.data import read_samples
 from judgelm.data.predictions import read_predictions
-from judgelm.evaluation import evaluate
+from judgelm.evaluation.evaluate import evaluate
 from judgelm.schema import Sample
 
 TABLE = {
@@ -60,7 +60,7 @@ def test_longer_answer_baseline_on_real_sets(shared_data: Path, pandalm_gold: li
     assert base["majority"]["verdict"] == 2 and round(100 * base["majority"]["agreement"], 2) == 47.25
 
     natural = list(read_samples(shared_data / "llmbar" / "LLMBar" / "Natural" / "dataset.json"))
-    from judgelm import baselines, metrics
+    from judgelm.evaluation import baselines, metrics
 
     gold = [s.gold.verdict for s in natural]  # type: ignore[union-attr]
     assert metrics.score(gold, baselines.longer(natural)).agreement == pytest.approx(0.56)

@@ -6,7 +6,7 @@ import pytest
 
 from judgelm.engines import load_engine
 from judgelm.engines.base import JudgeRequest
-from judgelm.parsing import parse_judgelm
+from judgelm.prompts.parsing import parse_judgelm
 from judgelm.schema import Answer, Sample, Turn, verdict_from_scores
 
 
@@ -86,7 +86,7 @@ def test_n_answers_multiturn_reference_single(engine, llmbar_rows):
 
 
 def test_pandalm_template_text(engine, pandalm_rows):
-    from judgelm.parsing import parse_pandalm
+    from judgelm.prompts.parsing import parse_pandalm
 
     out = engine.judge_batch([_req(pandalm_rows[1], template="pandalm")])[0]
     parsed = parse_pandalm(out.text)
@@ -121,10 +121,9 @@ def test_forced_choice_leaves_no_ties_on_distinct_answers(engine, pandalm_rows, 
 
 
 def test_no_ties_flag_needs_the_builtin_judge(tmp_path, shared_data):
-    from typer.testing import CliRunner
 
-    from judgelm.cli import app
+    from support import run_cli
 
-    res = CliRunner().invoke(app, ["judge", str(shared_data / "llmbar/LLMBar/Natural/dataset.json"), "-o",
-                                   str(tmp_path / "o.jsonl"), "--judge", "openai:gpt-4o", "--no-ties", "--limit", "1"])
+    res = run_cli("judge", str(shared_data / "llmbar/LLMBar/Natural/dataset.json"), "-o",
+                                   str(tmp_path / "o.jsonl"), "--judge", "openai:gpt-4o", "--no-ties", "--limit", "1")
     assert res.exit_code == 1 and "--no-ties needs the built-in judge" in res.output

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 
+from judgelm.data.split import split_by_prompt
 from judgelm.mini.features import question_text, relative
-from judgelm.mini.teacher import load_alpaca_eval, split_by_prompt
+from judgelm.mini.teacher import load_alpaca_eval
 
 
 def test_relative_features_are_symmetric():
@@ -24,13 +25,13 @@ def test_question_text_keeps_the_current_question_last():
 def test_teacher_split_excludes_selfinstruct_and_splits_by_prompt(shared_data):
     items = load_alpaca_eval(shared_data, models=["alpaca-7b"])
     assert 0 < len(items) < 805  # selfinstruct rows (252) are left out
-    train, valid = split_by_prompt(items, 0.2, seed=0)
+    train, valid = split_by_prompt(items, 0.2, seed=0, key=lambda it: it.group)
     assert {i.group for i in train}.isdisjoint({i.group for i in valid})
 
 
 def test_tiny_training_run(shared_data, tmp_path):
-    from judgelm.engines.mini import MiniEngine
     from judgelm.engines.base import JudgeRequest
+    from judgelm.engines.mini import MiniEngine
     from judgelm.mini.evalsets import load_eval_set
     from judgelm.mini.train import MiniTrainConfig, train_mini
 

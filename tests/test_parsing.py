@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from judgelm.parsing import Parsed, parse_judgelm, parse_pandalm, parse_rating
+from judgelm.prompts.parsing import Parsed, parse_judgelm, parse_pandalm, parse_rating
 
 # ------------------------------------------------------------------------------ JudgeLM
 

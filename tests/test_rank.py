@@ -6,18 +6,16 @@ from __future__ import annotations
 import json
 
 import numpy as np
+from support import run_cli
 
-from judgelm.rank import (
+from judgelm.rank.games import (
     Game,
-    build_pairs,
-    fit_bradley_terry,
     games_from_judgements,
     games_from_labels,
-    load_answer_table,
-    partial_order,
-    rank,
     wtl_matrix,
 )
+from judgelm.rank.pairs import build_pairs, load_answer_table
+from judgelm.rank.ratings import fit_bradley_terry, partial_order, rank
 from judgelm.schema import Judgement, ParseStatus
 
 AE_MODELS = ["gpt4", "claude", "vicuna-13b", "falcon-40b-instruct", "alpaca-7b"]
@@ -134,13 +132,12 @@ def test_rank_from_recorded_gpt4_preferences_matches_alpaca_eval_order(shared_da
 
 
 def test_cli_from_labels_writes_report(shared_data, tmp_path) -> None:
-    from typer.testing import CliRunner
 
-    from judgelm.cli import app
+    from support import run_cli
 
     files = [str(shared_data / f"alpaca_eval_gpt4/results/{m}/alpaca_eval_gpt4/annotations.json")
              for m in ("gpt4", "alpaca-7b", "vicuna-13b")]
-    res = CliRunner().invoke(app, ["rank", *files, "--from-labels", "-o", str(tmp_path), "--n-boot", "50"])
+    res = run_cli("rank", *files, "--from-labels", "-o", str(tmp_path), "--n-boot", "50")
     assert res.exit_code == 0, res.output
     print(res.output)
     assert "best: gpt4" in res.output
@@ -152,14 +149,12 @@ def test_cli_from_labels_writes_report(shared_data, tmp_path) -> None:
 
 
 def test_cli_bad_input_is_a_clear_error(tmp_path) -> None:
-    from typer.testing import CliRunner
 
-    from judgelm.cli import app
 
     bad = tmp_path / "answers.jsonl"
     bad.write_text('{"question_id": 1, "question_body": "q", "text": "hi", "model": "a"}\n'
                    '{"question_id": 1, "question_body": "q", "model": "b"}\n')
-    res = CliRunner().invoke(app, ["rank", str(bad), "-o", str(tmp_path / "out"), "--judge", "mini"])
+    res = run_cli("rank", str(bad), "-o", str(tmp_path / "out"), "--judge", "mini")
     assert res.exit_code != 0
     msg = res.output + str(res.exception)
     assert f"{bad}:2" in msg and "'text'" in msg

@@ -17,11 +17,10 @@ def _files(shared_data: Path) -> list[str]:
 
 
 def _cli(args: list[str]):
-    from typer.testing import CliRunner
 
-    from judgelm.cli import app
+    from support import run_cli
 
-    res = CliRunner().invoke(app, ["rank", *args])
+    res = run_cli("rank", *args)
     return res, res.output + ("" if res.exception is None else repr(res.exception))
 
 

@@ -10,7 +10,7 @@ import pytest
 
 from judgelm.data import read_samples
 from judgelm.engines import load_engine
-from judgelm.judge import run_judge
+from judgelm.judging.runner import run_judge
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples" / "pairs.jsonl"
 

@@ -8,16 +8,14 @@ import sys
 from pathlib import Path
 
 import pytest
-from typer.testing import CliRunner
-
-from judgelm.cli import app
+from support import run_cli
 
 REPO = Path(__file__).resolve().parents[1]
 KEYS = {"id", "template", "mode", "order", "reference", "prompt"}
 
 
 def _run(*args: str) -> tuple[int, str]:
-    result = CliRunner().invoke(app, ["render", *args])
+    result = run_cli("render", *args)
     return result.exit_code, result.output
 
 

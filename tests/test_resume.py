@@ -13,12 +13,10 @@ import time
 from pathlib import Path
 
 import pytest
+from openai_stub_server import StubServer
 
 from judgelm.data import read_samples
-from judgelm.judge import build_requests
-
-sys.path.insert(0, str(Path(__file__).parent))
-from openai_stub_server import StubServer  # noqa: E402
+from judgelm.judging.requests import build_requests
 
 N = 40
 BATCH = 4
@@ -91,7 +89,7 @@ def test_kill_9_then_resume_judges_only_the_missing(tiny_llama, shared_data, tmp
 
 
 def test_two_runs_on_one_output_are_refused(tmp_path) -> None:
-    from judgelm.runstate import RunBusy, RunLock
+    from judgelm.judging.state import RunBusy, RunLock
 
     with RunLock(tmp_path / "o.jsonl.lock"):
         with pytest.raises(RunBusy, match="another judging run is writing o.jsonl"):

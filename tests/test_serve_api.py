@@ -8,8 +8,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-
-from serve_support import REPO, Server, canonical_samples
+from support import REPO, Server, canonical_samples
 
 KEY = "test-key-0123456789"
 AUTH = {"Authorization": f"Bearer {KEY}"}
@@ -131,7 +130,7 @@ def test_openai_client_chat_and_completions(server: Server) -> None:
 
 def test_project_openai_engine_uses_the_served_judge(server: Server, monkeypatch: pytest.MonkeyPatch) -> None:
     from judgelm.engines import load_engine
-    from judgelm.judge import judge_samples
+    from judgelm.judging.runner import judge_samples
     from judgelm.schema import Answer, Sample
 
     monkeypatch.setenv("JUDGELM_TEST_KEY", KEY)

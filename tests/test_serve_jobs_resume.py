@@ -9,8 +9,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-
-from serve_support import Server, canonical_samples
+from support import Server, canonical_samples
 
 N = 12
 

@@ -10,8 +10,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-
-from serve_support import Server
+from support import Server
 
 QUESTIONS = [("What is the capital of Australia?", "Canberra.", "Sydney."),
              ("Convert 5 km to miles.", "About 3.1 miles.", "Roughly 8 miles."),

@@ -11,9 +11,9 @@ from judgelm.engines.base import Engine, EngineOutput, JudgeRequest
 from judgelm.schema import Answer, Sample
 from judgelm.serve.batcher import DynamicBatcher, QueueFull
 from judgelm.serve.jobs import JobStore
-from judgelm.serve.metrics import Counter, Histogram, ServerMetrics
 from judgelm.serve.security import extract_key, key_matches
 from judgelm.serve.service import JudgeOptions, JudgeService, summarize
+from judgelm.serve.telemetry import Counter, Histogram, ServerMetrics
 
 
 def test_prometheus_text_format() -> None:
@@ -69,7 +69,7 @@ def _sample(i: int, n: int = 2) -> Sample:
 
 
 def test_batcher_groups_concurrent_requests_and_bounds_the_queue(hf_engine: Engine) -> None:
-    from judgelm.judge import build_requests
+    from judgelm.judging.requests import build_requests
 
     rec = _Recording(hf_engine)
     batcher = DynamicBatcher(rec, max_batch=8, max_wait_s=0.05, max_queue=10)
@@ -135,7 +135,7 @@ def test_summary_of_both_orders() -> None:
 
 
 def test_batched_generation_matches_one_by_one(hf_engine: Engine) -> None:
-    from judgelm.serve.generation import GenTask, HFGenerator
+    from judgelm.serve.completions import GenTask, HFGenerator
 
     gen = HFGenerator(hf_engine.model, hf_engine.tokenizer)
     prompts = ["Hello there", "What is the capital of Australia? The answer is", "1 2 3"]

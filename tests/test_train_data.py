@@ -7,7 +7,6 @@ from pathlib import Path
 
 import pytest
 from train_support import read
-from typer.testing import CliRunner
 
 from judgelm.prompts import render
 from judgelm.schema import Answer, Gold, Sample
@@ -225,14 +224,14 @@ def test_unusable_data_is_a_clear_error_with_counts(shared_data: Path, tiny_llam
 
 
 def test_cli_reports_bad_data_and_bad_config(shared_data: Path, tiny_llama: Path, tmp_path: Path) -> None:
-    from judgelm.cli import app
+    from support import run_cli
 
     alpaca = shared_data / "alpaca_eval_gpt4" / "results" / "Yi-34B-Chat" / "alpaca_eval_gpt4" / "annotations.json"
-    res = CliRunner().invoke(app, ["train", "--model", str(tiny_llama), "--data", str(alpaca), "-o", str(tmp_path / "o")])
+    res = run_cli("train", "--model", str(tiny_llama), "--data", str(alpaca), "-o", str(tmp_path / "o"))
     assert res.exit_code == 2 and "no_teacher_scores" in res.output, res.output
     bad = tmp_path / "bad.yaml"
     bad.write_text("model: x\ndata: [y]\nlearning_rat: 0.1\n", encoding="utf-8")
-    res = CliRunner().invoke(app, ["train", "--config", str(bad)])
+    res = run_cli("train", "--config", str(bad))
     assert res.exit_code == 2 and "unknown field(s) learning_rat" in res.output, res.output
 
 

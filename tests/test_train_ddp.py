@@ -4,22 +4,17 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import subprocess
 import sys
 from pathlib import Path
 
 import yaml
+from support import free_port
 
 from judgelm.train.trainer import SUMMARY_FILE
 
 REPO = Path(__file__).resolve().parents[1]
 
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def test_two_process_run_writes_one_consistent_checkpoint(shared_data: Path, tmp_path: Path) -> None:
@@ -46,7 +41,7 @@ def test_two_process_run_writes_one_consistent_checkpoint(shared_data: Path, tmp
     cfg_path.write_text(yaml.safe_dump(config), encoding="utf-8")
     env = dict(os.environ, OMP_NUM_THREADS="1", JUDGELM_LOG="INFO")
     cmd = [sys.executable, "-m", "judgelm.cli", "train", "--config", str(cfg_path),
-           "--num-processes", "2", "--main-port", str(_free_port())]
+           "--num-processes", "2", "--main-port", str(free_port())]
     proc = subprocess.run(cmd, cwd=REPO, env=env, capture_output=True, text=True, timeout=600)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-5000:]
     assert "torch.distributed.run --nproc_per_node 2" in proc.stderr  # CPU: torchrun, gloo

@@ -19,11 +19,10 @@ from collections import Counter, defaultdict
 from pathlib import Path
 
 import pytest
-from typer.testing import CliRunner
+from support import run_cli
 
-from judgelm.cli import app
 from judgelm.engines import JudgeRequest, load_engine
-from judgelm.parsing import parse_judgelm
+from judgelm.prompts.parsing import parse_judgelm
 from judgelm.schema import verdict_from_scores
 from judgelm.train.config import load_config
 from judgelm.train.data import BuildReport, build_examples, split_by_prompt
@@ -72,7 +71,7 @@ def test_tiny_judge_learns_the_format_and_beats_the_majority_class(
     torch.set_num_threads(1)  # the CI box is small and shared: one thread is the fastest
     try:
         out = tmp_path / "tiny-judge"
-        res = CliRunner().invoke(app, ["train", "--config", "configs/tiny-cpu.yaml", "-o", str(out)])
+        res = run_cli("train", "--config", "configs/tiny-cpu.yaml", "-o", str(out))
         assert res.exit_code == 0, res.output
         summary = json.loads((out / SUMMARY_FILE).read_text())
         assert summary["completed"] and summary["data"]["prompts"]["eval"] > 0
@@ -82,7 +81,7 @@ def test_tiny_judge_learns_the_format_and_beats_the_majority_class(
         # the held-out prompts, exactly as the trainer split them
         cfg = load_config("configs/tiny-cpu.yaml", {"output_dir": str(out)})
         samples, _ = load_samples(cfg)
-        train_s, held = split_by_prompt(samples, cfg.eval_fraction, cfg.seed)
+        train_s, held = split_by_prompt(samples, cfg.eval_fraction, seed=cfg.seed)
         assert {s.question for s in train_s}.isdisjoint({s.question for s in held})
         report = BuildReport()
         examples = build_examples(held, cfg, report)
@@ -127,8 +126,8 @@ def test_tiny_judge_learns_the_format_and_beats_the_majority_class(
 
         # a user judges with it through the ordinary CLI, no extra step
         judged = tmp_path / "judged.jsonl"
-        res = CliRunner().invoke(app, ["judge", "examples/pairs.jsonl", "-o", str(judged), "--judge", f"hf:{out}",
-                                       "--no-cache", "--no-progress"])
+        res = run_cli("judge", "examples/pairs.jsonl", "-o", str(judged), "--judge", f"hf:{out}",
+                                       "--no-cache", "--no-progress")
         assert res.exit_code == 0, res.output
         rows = [json.loads(line) for line in judged.read_text().splitlines()]
         assert rows and all(r["judge"] == f"hf:{out}" for r in rows)

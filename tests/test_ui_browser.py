@@ -10,8 +10,7 @@ import json
 from pathlib import Path
 
 import pytest
-
-from serve_support import REPO, Server
+from support import REPO, Server
 
 CHROMIUM = Path("/usr/bin/chromium")
 KEY = "ui-test-key-42"

@@ -62,8 +62,8 @@ def main(
 ) -> None:
     """Build JudgeLM-format judge training data: pair the models' answers, have a teacher judge each pair
     (explained, with and without reference) — or reuse recorded judgements — and split by question."""
-    from judgelm.build import BuildOptions, build_live, build_recorded
-    from judgelm.commands.judge import engine_options
+    from judgelm.build.dataset import BuildOptions, build_live, build_recorded
+    from judgelm.commands.options import engine_options
     from judgelm.data.errors import DataError
 
     for noisy in ("httpx", "httpcore", "openai"):

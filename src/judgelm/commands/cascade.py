@@ -23,7 +23,7 @@ log = logging.getLogger(__name__)
 
 
 def _engine(spec: str, prefix: str, opts: dict[str, Any]) -> Any:
-    from judgelm.commands.judge import engine_options
+    from judgelm.commands.options import engine_options
     from judgelm.engines import load_engine, parse_spec
 
     try:
@@ -83,9 +83,9 @@ def main(
     device: Annotated[Optional[str], typer.Option("--device", help="hf engines: auto | cpu | cuda[:N].")] = None,
 ) -> None:
     """Judge INPUT with a cheap stage 1, send the least confident to stage 2, merge, and report."""
-    from judgelm.cascade import format_table, run_cascade, write_outputs
-    from judgelm.cascade_policy import Policy
-    from judgelm.cascade_report import describe
+    from judgelm.cascade.policy import Policy
+    from judgelm.cascade.report import describe
+    from judgelm.cascade.runner import format_table, run_cascade, write_outputs
     from judgelm.data import read_samples
     from judgelm.data.errors import DataError
     from judgelm.engines import DEFAULT_JUDGE
@@ -118,9 +118,12 @@ def main(
         if calibration:
             calib = list(read_samples(calibration))
         elif calib_fraction:
-            from judgelm.cascade_split import split_by_prompt
+            from judgelm.data.split import split_by_prompt
 
-            calib, rest = split_by_prompt(samples, calib_fraction, seed=seed)
+            rest, calib = split_by_prompt(samples, calib_fraction, seed=seed)
+            if not calib:
+                raise typer.BadParameter("a calibration split by prompt needs samples of at least two prompts",
+                                         param_hint="--calib-fraction")
             evaluate_ids = {s.id for s in rest}
         s1: Any = None
         s2: Any = None

@@ -21,7 +21,7 @@ logger = logging.getLogger(__name__)
 
 
 class Unparsed(str, Enum):
-    """What an output without verdict counts as (judgelm.metrics.UNPARSED_POLICIES)."""
+    """What an output without verdict counts as (judgelm.evaluation.metrics.UNPARSED_POLICIES)."""
 
     tie = "tie"
     drop = "drop"
@@ -88,7 +88,7 @@ def main(
     from judgelm.data import read_samples
     from judgelm.data.errors import DataError
     from judgelm.data.predictions import read_predictions
-    from judgelm.evaluation import evaluate
+    from judgelm.evaluation.evaluate import evaluate
     try:
         samples = list(read_samples(gold, fmt=gold_format))
         predictions = read_predictions(pred, fmt=pred_format)  # type: ignore[arg-type]

@@ -48,9 +48,9 @@ def main(
 ) -> None:
     """Answer every prompt of PROMPTS with MODEL and write a JudgeLM answer file (question_id, question_body,
     text, model, decoding_method, sampling settings). Killed? Run the same command again."""
+    from judgelm.build.generate import load_prompts, run_generate
     from judgelm.data.errors import DataError
-    from judgelm.gen_engines import Sampling, load_generator
-    from judgelm.generate import load_prompts, run_generate
+    from judgelm.engines.generation import Sampling, load_generator
 
     for noisy in ("httpx", "httpcore", "openai"):
         logging.getLogger(noisy).setLevel(logging.WARNING)

@@ -7,45 +7,19 @@ Kill it at any moment and run the same command again: it judges only what is mis
 from __future__ import annotations
 
 import logging
-from enum import Enum
 from typing import Annotated, Any, Optional
 
 import typer
 
 from judgelm.commands.errors import fail
+from judgelm.commands.options import (
+    ApiChoice,
+    ModeChoice,
+    default_judge_missing,
+    engine_options,
+)
 
 log = logging.getLogger(__name__)
-
-
-class ModeChoice(str, Enum):
-    pair = "pair"
-    single = "single"
-    multi = "multi"
-    vqa = "vqa"
-
-
-class ApiChoice(str, Enum):
-    chat = "chat"
-    completions = "completions"
-
-
-def engine_options(kind: str, **opts: Any) -> dict[str, Any]:
-    """The CLI options that concern engine ``kind`` (unset ones left to the engine's defaults)."""
-    per_kind = {
-        "openai": ("api_base", "api_key_env", "api", "concurrency", "timeout_s", "max_retries", "budget_usd",
-                   "price_in", "price_out"),
-        "hf": ("dtype", "device"),
-        "vllm": ("dtype",),
-    }
-    return {k: v for k, v in opts.items() if k in per_kind.get(kind, ()) and v is not None}
-
-
-def _default_judge_missing(exc: Exception) -> typer.Exit:
-    what = f"{exc.name} missing" if isinstance(exc, ModuleNotFoundError) else str(exc)
-    return fail(
-        f"the built-in judge is not available in this installation ({what}): "
-        "pass --judge, e.g. --judge hf:BAAI/JudgeLM-7B-v1.0 or --judge openai:gpt-4o"
-    )
 
 
 def main(
@@ -95,8 +69,8 @@ def main(
     from judgelm.data import read_samples
     from judgelm.data.errors import DataError
     from judgelm.engines import DEFAULT_JUDGE, load_engine, parse_spec
-    from judgelm.judge import run_judge
-    from judgelm.runstate import RunBusy
+    from judgelm.judging.runner import run_judge
+    from judgelm.judging.state import RunBusy
 
     for noisy in ("httpx", "httpx2", "httpcore"):  # one INFO line per API call drowns the progress bar
         if logging.getLogger().getEffectiveLevel() > logging.DEBUG:
@@ -121,11 +95,11 @@ def main(
             engine = load_engine(spec, **options)
         except ModuleNotFoundError as exc:
             if judge is None and exc.name and exc.name.startswith("judgelm"):
-                raise _default_judge_missing(exc) from None
+                raise default_judge_missing(exc) from None
             raise
         except OSError as exc:  # a checkpoint that does not exist / cannot be read, or no built-in weights
             if judge is None:
-                raise _default_judge_missing(exc) from None
+                raise default_judge_missing(exc) from None
             raise fail(f"--judge {spec}: {exc}") from None
         except ValueError as exc:
             raise fail(f"--judge {spec}: {exc}") from None

@@ -46,9 +46,12 @@ def main(
     device: Annotated[Optional[str], typer.Option("--device", help="hf: auto | cpu | cuda[:N]")] = None,
 ) -> None:
     """Rank the models whose answers are in INPUTS, with intervals and the separable partial order."""
-    from judgelm import rank as R
     from judgelm.data import read_samples, write_samples
     from judgelm.data.errors import DataError
+    from judgelm.rank.games import games_from_judgements, games_from_labels
+    from judgelm.rank.pairs import build_pairs, load_answer_table
+    from judgelm.rank.ratings import format_ranking, rank
+    from judgelm.rank.report import write_outputs
 
     if sum([bool(judge), bool(judgements), from_labels]) > 1:
         raise typer.BadParameter("give at most one of --judge, --judgements, --from-labels")
@@ -60,11 +63,11 @@ def main(
             samples = [s for src in inputs for s in read_samples(src)]
             if chosen:
                 samples = [s for s in samples if {a.model for a in s.answers} <= set(chosen)]
-            games, stats = R.games_from_labels(samples)
+            games, stats = games_from_labels(samples)
         else:
-            table = R.load_answer_table(inputs, questions=questions)
+            table = load_answer_table(inputs, questions=questions)
             log.info("answers per model: %s", table.coverage())
-            pairs = R.build_pairs(table, models=chosen, max_prompts=max_prompts,
+            pairs = build_pairs(table, models=chosen, max_prompts=max_prompts,
                                   pairs_per_prompt=pairs_per_prompt, seed=seed)
             write_samples(pairs, out / "pairs.jsonl")
             if judgements:
@@ -74,29 +77,29 @@ def main(
             else:
                 js = _judge(pairs, out / "judgements.jsonl", judge, template=template, swap=swap, no_cache=no_cache,
                             options=dict(api_base=api_base, api=api, dtype=dtype, device=device))
-            games, stats = R.games_from_judgements(pairs, js)
+            games, stats = games_from_judgements(pairs, js)
             if stats["missing"]:
                 log.warning("%d of %d pairs have no judgement", stats["missing"], stats["pairs"])
         if not games:
             raise fail("no judged pair to rank")
-        ranking = R.rank(games, stats=stats, n_boot=n_boot, seed=seed, prior=prior)
-        files = R.write_outputs(ranking, out, title=f"Ranking of {len(ranking.models)} models")
+        ranking = rank(games, stats=stats, n_boot=n_boot, seed=seed, prior=prior)
+        files = write_outputs(ranking, out, title=f"Ranking of {len(ranking.models)} models")
     except DataError as exc:
         raise fail(str(exc)) from None
     except ValueError as exc:
         raise fail(str(exc)) from None
     typer.echo(f"{ranking.n_games} games on {ranking.n_prompts} prompts "
                f"({', '.join(f'{k} {v}' for k, v in stats.items())})")
-    typer.echo(R.format_ranking(ranking))
+    typer.echo(format_ranking(ranking))
     typer.echo(f"report {files['report']}")
 
 
 def _judge(pairs: list[Any], path: Path, spec: str | None, *, template: str, swap: bool, no_cache: bool,
            options: dict[str, Any]) -> list[Any]:
-    from judgelm.commands.judge import engine_options
+    from judgelm.commands.options import engine_options
     from judgelm.data.predictions import read_predictions
     from judgelm.engines import DEFAULT_JUDGE, load_engine, parse_spec
-    from judgelm.judge import run_judge
+    from judgelm.judging.runner import run_judge
 
     spec = spec or DEFAULT_JUDGE
     try:

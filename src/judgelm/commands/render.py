@@ -19,8 +19,10 @@ from typing import Annotated, Any, Optional
 import typer
 
 from judgelm.commands.errors import fail
-
-from judgelm.prompts.render import PINNED_MODES  # answers are not swapped there, as in `judgelm judge`
+from judgelm.commands.options import ModeChoice
+from judgelm.prompts.render import (
+    PINNED_MODES,  # answers are not swapped there, as in `judgelm judge`
+)
 
 log = logging.getLogger(__name__)
 
@@ -28,13 +30,6 @@ log = logging.getLogger(__name__)
 class TemplateChoice(str, Enum):
     judgelm = "judgelm"
     pandalm = "pandalm"
-
-
-class ModeChoice(str, Enum):
-    pair = "pair"
-    single = "single"
-    multi = "multi"
-    vqa = "vqa"
 
 
 def orders_for(n_answers: int, mode: str, swap: bool) -> list[list[int]]:

@@ -10,21 +10,23 @@ arena-bench questions) are read with :func:`read_prompts`, model answer files wi
 from __future__ import annotations
 
 # format modules register themselves on import; the import order is the detection order
-from judgelm.data import judgelm_jsonl  # noqa: F401  (judgelm)
-from judgelm.data import pandalm  # noqa: F401
-from judgelm.data import alpaca_eval  # noqa: F401
-from judgelm.data import llmbar  # noqa: F401
-from judgelm.data import autoj  # noqa: F401
-from judgelm.data import arena  # noqa: F401
-from judgelm.data import prometheus  # noqa: F401
-from judgelm.data import mmvet  # noqa: F401
-from judgelm.data import canonical  # noqa: F401
-from judgelm.data import mapping  # noqa: F401
+from judgelm.data import (
+    alpaca_eval,  # noqa: F401
+    arena,  # noqa: F401
+    autoj,  # noqa: F401
+    canonical,  # noqa: F401
+    judgelm_jsonl,  # noqa: F401  (judgelm)
+    llmbar,  # noqa: F401
+    mapping,  # noqa: F401
+    mmvet,  # noqa: F401
+    pandalm,  # noqa: F401
+    prometheus,  # noqa: F401
+)
 from judgelm.data.answers import AnswerRecord, read_answers
 from judgelm.data.canonical import write_samples
 from judgelm.data.errors import DataError, Dropped
 from judgelm.data.mapping import parse_mapping
-from judgelm.data.prompts import Prompt, read_prompts
+from judgelm.data.questions import Prompt, read_prompts
 from judgelm.data.reader import ReadReport, SampleStream, load_samples, read_samples
 from judgelm.data.registry import FORMATS, Format, get_format, register
 

@@ -46,8 +46,8 @@ from pydantic import ValidationError
 from judgelm.data.answers import is_fastchat_answer, is_judgelm_answer
 from judgelm.data.canonical import validation_error
 from judgelm.data.errors import DataError, Dropped
-from judgelm.data.hf import HF_OPTIONS, hf_rows, looks_like_hub_id
-from judgelm.data.prompts import is_prompt_row
+from judgelm.data.hub import HF_OPTIONS, hf_rows, looks_like_hub_id
+from judgelm.data.questions import is_prompt_row
 from judgelm.data.records import RawRecord, first_row
 from judgelm.data.registry import FORMATS, Format, detect_format, get_format
 from judgelm.data.remote import fetch, is_url

@@ -3,7 +3,7 @@
 An engine turns a batch of :class:`JudgeRequest` into :class:`EngineOutput` — raw text
 plus whatever the engine knows beyond text (scores read from token probabilities,
 a confidence, token usage, cost). Parsing text into verdicts is *not* the engine's job:
-``judgelm.judge`` does it with ``judgelm.parsing``, so all engines are judged alike.
+``judgelm.judging.runner`` does it with ``judgelm.prompts.parsing``, so all engines are judged alike.
 """
 
 from __future__ import annotations

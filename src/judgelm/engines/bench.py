@@ -74,7 +74,7 @@ def _read_pandalm(path: Path) -> list[Any]:
 
 def build_model(size: str, out_dir: Path, prompts: list[str]) -> Path:
     """A random-weight Llama of the given size with a BPE tokenizer trained on the prompts."""
-    from judgelm.testing import build_tiny_llama
+    from judgelm.engines.tiny import build_tiny_llama
 
     if size not in SIZES:
         raise ValueError(f"unknown size {size!r}: expected one of {', '.join(SIZES)}")

@@ -21,7 +21,13 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from judgelm.engines.base import Engine, EngineOutput, JudgeRequest, context_error, context_length
+from judgelm.engines.base import (
+    Engine,
+    EngineOutput,
+    JudgeRequest,
+    context_error,
+    context_length,
+)
 from judgelm.engines.batching import common_prefix_length, token_budget_batches
 from judgelm.engines.confidence import (
     JUDGELM_VALUES,
@@ -31,6 +37,7 @@ from judgelm.engines.confidence import (
     pandalm_reading,
     read_slots,
 )
+from judgelm.engines.hf_model import load_causal_lm, resolve_device, resolve_dtype
 
 logger = logging.getLogger(__name__)
 
@@ -42,33 +49,6 @@ DEFAULT_TOKEN_BUDGET_GPU = 16384
 def fast_new_tokens(n_answers: int) -> int:
     """Decode budget for a score line: up to 3 tokens per score ("1","0"," ") plus the newline."""
     return 3 * n_answers + 2
-
-
-def resolve_device(device: str = "auto") -> str:
-    import torch
-
-    if device == "auto":
-        return "cuda" if torch.cuda.is_available() else "cpu"
-    return device
-
-
-def resolve_dtype(dtype: Any, device: str):
-    """bf16 wherever the device supports it (CPU included); fp16 only on GPUs without bf16."""
-    import torch
-
-    if isinstance(dtype, torch.dtype):
-        return dtype
-    if dtype in (None, "auto"):
-        if device.startswith("cuda"):
-            return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
-        return torch.bfloat16
-    names = {"bf16": torch.bfloat16, "bfloat16": torch.bfloat16, "fp32": torch.float32, "float32": torch.float32,
-             "fp16": torch.float16, "float16": torch.float16}
-    if dtype not in names:
-        raise ValueError(f"unknown dtype {dtype!r}: expected auto, bfloat16, float32 or float16")
-    if names[dtype] is torch.float16 and not device.startswith("cuda"):
-        raise ValueError("float16 on CPU is slow and inaccurate: use bfloat16 (the default) or float32")
-    return names[dtype]
 
 
 @dataclass
@@ -130,7 +110,6 @@ class HFEngine(Engine):
         trust_remote_code: bool = False,
     ) -> None:
         import torch
-        from transformers import AutoModelForCausalLM, AutoTokenizer
 
         if not target:
             raise ValueError("hf engine needs a model: 'hf:<hub id or local path>'")
@@ -147,18 +126,10 @@ class HFEngine(Engine):
         self.min_new_tokens = int(min_new_tokens)
         self.num_beams = int(num_beams)
         self.repetition_penalty = float(repetition_penalty)
-        kwargs: dict[str, Any] = {"dtype": self.dtype, "trust_remote_code": trust_remote_code}
-        if attn_implementation:
-            kwargs["attn_implementation"] = attn_implementation
-        self.tokenizer = AutoTokenizer.from_pretrained(target, trust_remote_code=trust_remote_code)
-        self.model = AutoModelForCausalLM.from_pretrained(target, **kwargs).to(self.device).eval()
-        tok = self.tokenizer
-        if tok.pad_token_id is None:
-            tok.pad_token = tok.unk_token or tok.eos_token
-        self.pad_id = tok.pad_token_id
-        eos = self.model.generation_config.eos_token_id
-        eos = eos if eos is not None else tok.eos_token_id
-        self.eos_ids = set(eos if isinstance(eos, list) else [eos]) if eos is not None else set()
+        loaded = load_causal_lm(target, dtype=self.dtype, device=self.device, trust_remote_code=trust_remote_code,
+                                attn_implementation=attn_implementation)
+        self.model, self.tokenizer, self.eos_ids = loaded.model, loaded.tokenizer, loaded.eos_ids
+        self.pad_id = self.tokenizer.pad_token_id
         self.texts = self._token_texts()
         vocab = self.model.get_output_embeddings().weight.shape[0]
         self.texts += [""] * (vocab - len(self.texts))

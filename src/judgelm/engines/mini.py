@@ -33,7 +33,7 @@ class MiniEngine(Engine):
     preferred_batch_size = 256
 
     def __init__(self, target: str = "", encoder: str | None = None, threads: int | None = None, ties: bool = True, **opts: Any) -> None:
-        from judgelm.mini.judge import MiniJudge
+        from judgelm.mini.scorer import MiniJudge
 
         if opts:
             log.debug("mini engine ignores options %s", sorted(opts))
@@ -48,7 +48,7 @@ class MiniEngine(Engine):
 
     def _problem(self, req: JudgeRequest) -> tuple[Any, bool]:
         from judgelm.mini.features import question_text
-        from judgelm.mini.judge import Problem
+        from judgelm.mini.scorer import Problem
 
         s = req.sample
         q = question_text(s.question, s.input, [(t.role, t.content) for t in s.history])

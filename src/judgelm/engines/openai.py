@@ -387,7 +387,12 @@ def score_slots(steps: list[Step], values: tuple[str, ...]) -> list[dict[str, fl
 def score_confidence(text: str, steps: list[Step], req: JudgeRequest) -> float | None:
     """Probability of the verdict the text expresses (pair/multi), of the grade (single/vqa) or of
     PandaLM's verdict, read from the server's top logprobs (see :mod:`judgelm.engines.confidence`)."""
-    from judgelm.engines.confidence import JUDGELM_VALUES, PANDALM_VALUES, judgelm_reading, pandalm_reading
+    from judgelm.engines.confidence import (
+        JUDGELM_VALUES,
+        PANDALM_VALUES,
+        judgelm_reading,
+        pandalm_reading,
+    )
 
     if req.template == "pandalm":
         slots = score_slots(steps, PANDALM_VALUES)

@@ -60,7 +60,7 @@ class OrderedLogit(nn.Module):
     temperature: torch.Tensor
 
     def score_rows(self, x: torch.Tensor) -> torch.Tensor:  # pragma: no cover - abstract
-        """Quality ``g`` of each raw feature row (as built by ``judgelm.mini.judge.featurize``)."""
+        """Quality ``g`` of each raw feature row (as built by ``judgelm.mini.scorer.featurize``)."""
         raise NotImplementedError
 
     def tie_band(self, pair: torch.Tensor) -> torch.Tensor:  # pragma: no cover - abstract

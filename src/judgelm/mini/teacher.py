@@ -15,7 +15,6 @@ Every row becomes a :class:`TeacherItem`; ``group`` is the prompt, the unit of e
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 import random
@@ -23,6 +22,8 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
+
+from judgelm.data.split import text_key
 
 log = logging.getLogger(__name__)
 
@@ -42,10 +43,6 @@ class TeacherItem:
     reference: str | None = None
     verdict: int | None = None  # pairs: 0 tie, 1, 2
     grade: float | None = None  # single answers: 1..10
-
-
-def prompt_group(text: str) -> str:
-    return hashlib.sha1(" ".join(text.split()).lower().encode("utf-8")).hexdigest()[:16]
 
 
 def _load_json(path: Path) -> object:
@@ -92,7 +89,7 @@ def load_alpaca_eval(root: Path, models: list[str] | None = None, exclude_datase
             verdict = {1: 1, 2: 2, 0: 0, 1.5: 0}.get(float(pref))
             if verdict is None:
                 raise TeacherDataError(f"{path}: item {n}: field 'preference' has unknown value {pref!r}")
-            items.append(TeacherItem(prompt_group(row["instruction"]), "alpaca_eval", row["instruction"], [row["output_1"], row["output_2"]], verdict=verdict))
+            items.append(TeacherItem(text_key(row["instruction"]), "alpaca_eval", row["instruction"], [row["output_1"], row["output_2"]], verdict=verdict))
     return items
 
 
@@ -129,7 +126,7 @@ def arena_items(grades: list[tuple[str, str, str, str, float]], pairs_per_prompt
     items = []
     for qid in sorted(by_q):
         rows = by_q[qid]
-        group = prompt_group(rows[0][0])
+        group = text_key(rows[0][0])
         for q, ref, ans, g in rows:
             items.append(TeacherItem(group, "arena", q, [ans], reference=ref if rng.random() < 0.5 else None, grade=g))
         pairs = [(i, j) for i in range(len(rows)) for j in range(i + 1, len(rows))]
@@ -159,17 +156,8 @@ def load_autoj(root: Path) -> list[TeacherItem]:
             grade = float(row["pred_score"])
         except (KeyError, TypeError, ValueError) as e:
             raise TeacherDataError(f"{path}:{n}: field 'pred_score' missing or not a number") from e
-        items.append(TeacherItem(prompt_group(m.group(1)), "autoj", m.group(1), [m.group(2)], grade=grade))
+        items.append(TeacherItem(text_key(m.group(1)), "autoj", m.group(1), [m.group(2)], grade=grade))
     return items
-
-
-def split_by_prompt(items: list[TeacherItem], valid_share: float, seed: int) -> tuple[list[TeacherItem], list[TeacherItem]]:
-    """Train/validation split where no prompt appears on both sides."""
-    groups = sorted({it.group for it in items})
-    rng = random.Random(seed)
-    rng.shuffle(groups)
-    valid = set(groups[: int(round(len(groups) * valid_share))])
-    return [it for it in items if it.group not in valid], [it for it in items if it.group in valid]
 
 
 #: answers that answer nothing; the teacher data has too few of them for the judge to learn that

@@ -27,9 +27,15 @@ from typing import Any, Sequence
 import numpy as np
 import torch
 
+from judgelm.data.split import split_by_prompt
 from judgelm.mini.features import PAIR_NAMES, pair_features, question_text
-from judgelm.mini.judge import Problem, featurize
-from judgelm.mini.model import HeadConfig, MiniJudgeEnsemble, MiniJudgeHead, OrderedLogit
+from judgelm.mini.model import (
+    HeadConfig,
+    MiniJudgeEnsemble,
+    MiniJudgeHead,
+    OrderedLogit,
+)
+from judgelm.mini.scorer import Problem, featurize
 from judgelm.mini.teacher import (
     TeacherItem,
     arena_items,
@@ -38,7 +44,6 @@ from judgelm.mini.teacher import (
     load_autoj,
     neighbor_items,
     non_answer_items,
-    split_by_prompt,
 )
 
 log = logging.getLogger(__name__)
@@ -135,8 +140,8 @@ def collect_items(cfg: MiniTrainConfig) -> list[TeacherItem]:
 
 def eval_prompt_groups(root: Path) -> set[str]:
     """Prompt identities of every labelled evaluation set (question, and question + input)."""
+    from judgelm.data.split import prompt_key, text_key
     from judgelm.mini.evalsets import EVAL_SETS, load_eval_set
-    from judgelm.mini.teacher import prompt_group
 
     groups: set[str] = set()
     for name in EVAL_SETS:
@@ -145,10 +150,8 @@ def eval_prompt_groups(root: Path) -> set[str]:
         except FileNotFoundError:
             continue
         for s in samples:
-            groups.add(prompt_group(s.question))
-            if s.input:
-                groups.add(prompt_group(s.question + "\n\n" + s.input))
-                groups.add(prompt_group(s.question + "\n" + s.input))
+            groups.add(text_key(s.question))
+            groups.add(prompt_key(s))  # question + input
     return groups
 
 
@@ -333,7 +336,7 @@ def train_mini(config: MiniTrainConfig | dict[str, Any] | str | Path | None = No
     torch.set_num_threads(cfg.threads)
     t0 = time.perf_counter()
     items = collect_items(cfg)
-    train_items, valid_items = split_by_prompt(items, cfg.valid_share, cfg.seed)
+    train_items, valid_items = split_by_prompt(items, cfg.valid_share, seed=cfg.seed, key=lambda it: it.group)
     if cfg.non_answer_share > 0:
         # augmentation on the training side only: selection and calibration see teacher labels alone
         negatives = non_answer_items(train_items, cfg.non_answer_share, cfg.seed)

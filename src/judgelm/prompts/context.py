@@ -15,7 +15,12 @@ Every piece of sample text is passed through the injection guard here; the label
 from __future__ import annotations
 
 from judgelm.prompts.guard import neutralize
-from judgelm.prompts.templates import HISTORY_FINAL, HISTORY_ROLES, HISTORY_TURN, JUDGELM_INPUT_SEPARATOR
+from judgelm.prompts.templates import (
+    HISTORY_FINAL,
+    HISTORY_ROLES,
+    HISTORY_TURN,
+    JUDGELM_INPUT_SEPARATOR,
+)
 from judgelm.schema import Sample
 
 

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
-from judgelm.prompts.templates import PANDALM_SPECIAL_TOKENS, PANDALM_WITH_INPUT, PANDALM_WITHOUT_INPUT
+from judgelm.prompts.templates import (
+    PANDALM_SPECIAL_TOKENS,
+    PANDALM_WITH_INPUT,
+    PANDALM_WITHOUT_INPUT,
+)
 
 
 def clean_response(text: str) -> str:

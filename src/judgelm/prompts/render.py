@@ -52,7 +52,7 @@ def default_mode(sample: Sample) -> str:
 
 
 def scoring_shape(sample: Sample, mode: str) -> tuple[int, float | None]:
-    """``(n_answers, pinned_first)`` to pass to :func:`judgelm.parsing.parse_judgelm` for this prompt.
+    """``(n_answers, pinned_first)`` to pass to :func:`judgelm.prompts.parsing.parse_judgelm` for this prompt.
 
     ``n_answers`` counts the presented assistants, anchor included; ``pinned_first`` is the score
     the prompt already wrote for Assistant 1 (single/vqa), else None.

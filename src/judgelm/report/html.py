@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 from judgelm.report import plots
 
 if TYPE_CHECKING:
-    from judgelm.evaluation import Evaluation
+    from judgelm.evaluation.evaluate import Evaluation
 
 logger = logging.getLogger(__name__)
 

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
-    from judgelm.evaluation import Row
+    from judgelm.evaluation.evaluate import Row
 
 #: the report's palette (also used by the CSS)
 JUDGE = "#4f46e5"

@@ -20,21 +20,25 @@ from typing import Any, Literal
 import anyio
 from fastapi import FastAPI, HTTPException, Query, Request
 from fastapi.middleware.cors import CORSMiddleware
-from fastapi.responses import JSONResponse, PlainTextResponse, RedirectResponse, StreamingResponse
+from fastapi.responses import (
+    JSONResponse,
+    PlainTextResponse,
+    RedirectResponse,
+    StreamingResponse,
+)
 from pydantic import BaseModel, ConfigDict, Field
 
 from judgelm.data.errors import DataError
-from judgelm.engines.base import CONTEXT_EXCEEDED
-from judgelm.engines.base import Engine
+from judgelm.engines.base import CONTEXT_EXCEEDED, Engine
 from judgelm.schema import Answer, Sample, Turn
 from judgelm.serve.batcher import DynamicBatcher, QueueFull
-from judgelm.serve.generation import Generation, GenTask, HFGenerator, find_model
+from judgelm.serve.completions import Generation, GenTask, HFGenerator, find_model
 from judgelm.serve.jobs import JobStore, JobWorker
-from judgelm.serve.metrics import ServerMetrics
 from judgelm.serve.openai_api import build_router
 from judgelm.serve.security import APIKeyMiddleware, BodyLimitMiddleware
 from judgelm.serve.service import JudgeOptions, JudgeService, summarize
 from judgelm.serve.settings import ServeSettings
+from judgelm.serve.telemetry import ServerMetrics
 from judgelm.serve.uploads import parse_jsonl
 
 logger = logging.getLogger(__name__)

@@ -26,6 +26,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from judgelm.judging.store import connect, transaction
 from judgelm.schema import Judgement, Sample
 from judgelm.serve.service import JudgeOptions, JudgeService
 
@@ -78,17 +79,17 @@ class JobStore:
 
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        with self._db() as db:
-            db.execute("PRAGMA journal_mode=WAL")
-            db.executescript(_SCHEMA)
+        db = connect(self.path, timeout=30)
+        try:
+            db.executescript(_SCHEMA)  # its own implicit commits: outside a transaction
+        finally:
+            db.close()
 
     @contextmanager
     def _db(self) -> Iterator[sqlite3.Connection]:
-        conn = sqlite3.connect(self.path, timeout=30)
-        conn.row_factory = sqlite3.Row
+        conn = connect(self.path, timeout=30, row_factory=sqlite3.Row)
         try:
-            with conn:  # commit on success, roll back on error
+            with transaction(conn, immediate=False):  # commit on success, roll back on error
                 yield conn
         finally:
             conn.close()
@@ -175,21 +176,16 @@ class JobStore:
 
     def claim(self, job_id: str, worker_id: str, limit: int) -> list[tuple[int, Sample]]:
         """Atomically take up to ``limit`` free, unjudged samples of a job for ``worker_id``."""
-        conn = sqlite3.connect(self.path, timeout=30, isolation_level=None)
-        conn.row_factory = sqlite3.Row
+        conn = connect(self.path, timeout=30, row_factory=sqlite3.Row)
         try:
-            conn.execute("BEGIN IMMEDIATE")  # one claimer at a time across processes
-            rows = conn.execute(
-                "SELECT idx, sample FROM items WHERE job_id = ? AND result IS NULL AND claimed_by IS NULL "
-                "ORDER BY idx LIMIT ?",
-                (job_id, limit),
-            ).fetchall()
-            conn.executemany("UPDATE items SET claimed_by = ? WHERE job_id = ? AND idx = ?",
-                             ((worker_id, job_id, r["idx"]) for r in rows))
-            conn.execute("COMMIT")
-        except BaseException:
-            conn.execute("ROLLBACK")
-            raise
+            with transaction(conn):  # BEGIN IMMEDIATE: one claimer at a time across processes
+                rows = conn.execute(
+                    "SELECT idx, sample FROM items WHERE job_id = ? AND result IS NULL AND claimed_by IS NULL "
+                    "ORDER BY idx LIMIT ?",
+                    (job_id, limit),
+                ).fetchall()
+                conn.executemany("UPDATE items SET claimed_by = ? WHERE job_id = ? AND idx = ?",
+                                 ((worker_id, job_id, r["idx"]) for r in rows))
         finally:
             conn.close()
         return [(r["idx"], Sample.model_validate_json(r["sample"])) for r in rows]

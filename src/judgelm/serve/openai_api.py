@@ -19,7 +19,7 @@ from fastapi import APIRouter, HTTPException
 from fastapi.responses import JSONResponse, StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
 
-from judgelm.serve.generation import Generation, GenTask
+from judgelm.serve.completions import Generation, GenTask
 
 
 class _Base(BaseModel):

@@ -1,7 +1,7 @@
 """One judge call as the server sees it: a sample and options in, judgements and a summary out.
 
 Shared by the HTTP handler, the batch-job worker and the web UI so all three judge alike.
-Prompt building and parsing are ``judgelm.judge``'s (build_requests / to_judgement); this
+Prompt building and parsing are ``judgelm.judging.runner``'s (build_requests / to_judgement); this
 module only routes the prompts through the dynamic batcher and summarises both orders.
 """
 
@@ -23,7 +23,7 @@ class JudgeOptions:
     """Per-call judging options (the API's knobs)."""
 
     template: str = "judgelm"
-    mode: str | None = None  # None: inferred from the sample (judgelm.judge decides)
+    mode: str | None = None  # None: inferred from the sample (judgelm.judging.runner decides)
     reference: bool = False
     both_orders: bool = False
     fast: bool = False
@@ -35,15 +35,15 @@ class JudgeOptions:
 
 def build(sample: Sample, opts: JudgeOptions) -> list[JudgeRequest]:
     """The prompts for ``sample``: its original order, plus the reversed one when asked (pair/multi)."""
-    from judgelm.judge import build_requests
+    from judgelm.judging.requests import build_requests
 
     return build_requests(sample, template=opts.template, mode=opts.mode, reference=opts.reference,
                           swap=opts.both_orders, fast=opts.fast, max_new_tokens=opts.max_new_tokens)
 
 
 def to_judgements(requests: list[JudgeRequest], outputs: list[EngineOutput], judge_name: str) -> list[Judgement]:
-    """Parse engine outputs (judgelm.judge.to_judgement), one judgement per presented order."""
-    from judgelm.judge import to_judgement
+    """Parse engine outputs (judgelm.judging.runner.to_judgement), one judgement per presented order."""
+    from judgelm.judging.requests import to_judgement
 
     return [to_judgement(r, o, judge_name) for r, o in zip(requests, outputs)]
 

@@ -21,7 +21,7 @@ class ServeSettings:
     #: judging defaults (a request may override per call)
     template: str = "judgelm"
     fast: bool = False  # the API returns explanations unless asked for scores only
-    max_new_tokens: int | None = None  # None: judgelm.judge's default (16 fast, 512 explained)
+    max_new_tokens: int | None = None  # None: judgelm.judging.runner's default (16 fast, 512 explained)
     #: limits
     max_body_bytes: int = 1_000_000  # JSON requests (413 above)
     max_upload_bytes: int = 50_000_000  # JSONL job bodies/uploads (413 above)

@@ -11,7 +11,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import itertools
 import logging
 import random
@@ -19,6 +18,7 @@ from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
+from judgelm.data.split import prompt_key, split_by_prompt  # noqa: F401  (re-exported for the trainer)
 from judgelm.schema import Answer, Gold, Sample
 from judgelm.train.augment import swap_pair
 from judgelm.train.config import TrainConfig
@@ -50,26 +50,6 @@ class BuildReport:
 
     def as_dict(self) -> dict:
         return {"rows": self.rows, "used": self.used, "dropped": dict(self.dropped), "notes": dict(self.notes)}
-
-
-def prompt_key(sample: Sample) -> str:
-    """Identity of a prompt for splitting: question + input + history, whitespace-normalised."""
-    parts = [sample.question, sample.input or ""] + [t.content for t in sample.history]
-    text = "\x1f".join(" ".join(p.split()) for p in parts)
-    return hashlib.sha1(text.encode("utf-8")).hexdigest()[:16]
-
-
-def split_by_prompt(samples: Sequence[Sample], eval_fraction: float, seed: int) -> tuple[list[Sample], list[Sample]]:
-    """Hold out ``eval_fraction`` of the distinct prompts (all their rows) for evaluation."""
-    if eval_fraction <= 0:
-        return list(samples), []
-    keys = sorted({prompt_key(s) for s in samples})
-    random.Random(f"split:{seed}").shuffle(keys)
-    n_eval = max(1, round(eval_fraction * len(keys))) if len(keys) > 1 else 0
-    held = set(keys[:n_eval])
-    train = [s for s in samples if prompt_key(s) not in held]
-    evaluation = [s for s in samples if prompt_key(s) in held]
-    return train, evaluation
 
 
 def pair_single_grades(samples: Iterable[Sample]) -> tuple[list[Sample], Counter]:

@@ -12,7 +12,7 @@ from judgelm.train.config import to_dict
 
 if TYPE_CHECKING:
     from judgelm.train.config import TrainConfig
-    from judgelm.train.trainer import TrainResult
+    from judgelm.train.result import TrainResult
 
 
 def render_model_card(cfg: "TrainConfig", result: "TrainResult") -> str:

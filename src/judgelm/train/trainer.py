@@ -27,6 +27,7 @@ from judgelm.train.data import (
     select_short,
     split_by_prompt,
 )
+from judgelm.train.result import TrainResult
 
 logger = logging.getLogger(__name__)
 
@@ -83,7 +84,7 @@ def resolve_base_model(cfg: TrainConfig, examples: list[Example]) -> str:
     texts (``output_dir/tiny-base``; reused when resuming). Anything else is returned as is."""
     if cfg.model != TINY:
         return cfg.model
-    from judgelm.testing import build_tiny_llama
+    from judgelm.engines.tiny import build_tiny_llama
 
     base = Path(cfg.output_dir) / "tiny-base"
     if (base / "config.json").is_file():
@@ -112,7 +113,7 @@ def prepare_data(cfg: TrainConfig, tokenizer=None, samples: list | None = None) 
     source_counts: dict[str, int] = {}
     if samples is None:
         samples, source_counts = load_samples(cfg)
-    train_s, eval_s = split_by_prompt(samples, cfg.eval_fraction, cfg.seed)
+    train_s, eval_s = split_by_prompt(samples, cfg.eval_fraction, seed=cfg.seed)
     if cfg.max_samples is not None:
         train_s = train_s[: cfg.max_samples]
     report, eval_report = BuildReport(), BuildReport()
@@ -248,18 +249,6 @@ def training_arguments(cfg: TrainConfig, has_eval: bool):
         use_cpu=not torch.cuda.is_available(),
         ddp_find_unused_parameters=False if cfg.finetune == "full" else None,
     )
-
-
-@dataclass
-class TrainResult:
-    output_dir: str
-    completed: bool  # False when stopped early by stop_after_steps (resume to finish)
-    global_step: int
-    train_loss: float | None
-    eval_loss: float | None
-    seconds: float
-    world_size: int
-    report: dict[str, Any]
 
 
 def train(cfg: TrainConfig, samples: list | None = None) -> TrainResult:

@@ -6,10 +6,10 @@ import html
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from judgelm.rank.ratings import Ranking, format_ranking
+
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
-
-    from judgelm.rank import Ranking
 
 INK, MUTED, BEST, OTHER = "#1e293b", "#64748b", "#4f46e5", "#94a3b8"
 
@@ -70,7 +70,6 @@ def ratings_figure(r: "Ranking") -> "Figure":
 
 
 def write_report(r: "Ranking", out_dir: str | Path, title: str = "Ranking") -> dict[str, Path]:
-    from judgelm.rank import format_ranking
     from judgelm.report.plots import to_data_uri
 
     out = Path(out_dir)
@@ -93,3 +92,31 @@ def write_report(r: "Ranking", out_dir: str | Path, title: str = "Ranking") -> d
     )
     files["report"].write_text(page, encoding="utf-8")
     return files
+
+
+def write_outputs(r: Ranking, out_dir: str | Path, *, title: str = "Ranking") -> dict[str, str]:
+    """ranking.json, ratings.csv, wtl.csv, heatmap.png, ratings.png and report.html."""
+    import csv
+    import json
+
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    files = {"ranking": out / "ranking.json", "ratings_csv": out / "ratings.csv", "wtl_csv": out / "wtl.csv"}
+    d = r.to_dict()
+    files["ranking"].write_text(json.dumps(d, indent=2), encoding="utf-8")
+    with open(files["ratings_csv"], "w", newline="", encoding="utf-8") as fh:
+        wr = csv.writer(fh)
+        wr.writerow(["model", "rating", "ci_low", "ci_high", "wins", "ties", "losses", "win_rate"])
+        for row in d["models"]:
+            wr.writerow([row["model"], f"{row['rating']:.2f}", f"{row['ci'][0]:.2f}", f"{row['ci'][1]:.2f}",
+                         row["wins"], row["ties"], row["losses"], f"{row['win_rate']:.4f}"])
+    with open(files["wtl_csv"], "w", newline="", encoding="utf-8") as fh:
+        wr = csv.writer(fh)
+        wr.writerow(["model", "opponent", "wins", "ties", "losses"])
+        for i, a in enumerate(r.models):
+            for j, b in enumerate(r.models):
+                n = r.wtl["wins"][i, j] + r.wtl["ties"][i, j] + r.wtl["losses"][i, j]
+                if i != j and n:
+                    wr.writerow([a, b, r.wtl["wins"][i, j], r.wtl["ties"][i, j], r.wtl["losses"][i, j]])
+    files.update(write_report(r, out, title=title))
+    return {k: str(v) for k, v in files.items()}

@@ -35,12 +35,12 @@ class EngineActor:
         self.engine = load_engine(spec, **options)
 
     def describe(self) -> tuple[str, dict[str, Any], int]:
-        from judgelm.judge import engine_settings
+        from judgelm.judging.requests import engine_settings
 
         return self.engine.name, engine_settings(self.engine), self.engine.preferred_batch_size
 
     def judge_batch(self, requests: list[JudgeRequest]) -> list[EngineOutput]:
-        from judgelm.judge import safe_judge_batch
+        from judgelm.judging.requests import safe_judge_batch
 
         return safe_judge_batch(self.engine, requests)
 

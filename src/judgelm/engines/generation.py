@@ -108,31 +108,23 @@ class HFTextGenerator(Generator):
     def __init__(self, target: str, *, dtype: Any = "auto", device: str = "auto", batch_size: int = 8,
                  chat_template: str | None = "auto", trust_remote_code: bool = False, **_ignored: Any) -> None:
         import torch
-        from transformers import AutoModelForCausalLM, AutoTokenizer
 
-        from judgelm.engines.hf import resolve_device, resolve_dtype
+        from judgelm.engines.hf_model import load_causal_lm
 
         if not target:
             raise ValueError("hf generator needs a model: 'hf:<hub id or local path>'")
         self.name = f"hf:{target}"
-        self.device = resolve_device(device)
-        self.dtype = resolve_dtype(dtype, self.device)
+        loaded = load_causal_lm(target, dtype=dtype, device=device, trust_remote_code=trust_remote_code,
+                                padding_side="left")
+        self.device, self.dtype, self.model, self.eos_ids = loaded.device, loaded.dtype, loaded.model, loaded.eos_ids
         self.preferred_batch_size = max(1, int(batch_size))
-        tok = AutoTokenizer.from_pretrained(target, trust_remote_code=trust_remote_code)
-        tok.padding_side = "left"
-        if tok.pad_token_id is None:
-            tok.pad_token = tok.unk_token or tok.eos_token
+        tok = loaded.tokenizer
         custom = _read_template(chat_template)
         if custom is not None:
             tok.chat_template = custom
         self.use_template = chat_template != "none" and bool(getattr(tok, "chat_template", None))
         self.prompt_format = "chat_template" if self.use_template else "raw"
         self.tokenizer = tok
-        self.model = AutoModelForCausalLM.from_pretrained(
-            target, dtype=self.dtype, trust_remote_code=trust_remote_code).to(self.device).eval()
-        eos = self.model.generation_config.eos_token_id
-        eos = eos if eos is not None else tok.eos_token_id
-        self.eos_ids = set(eos if isinstance(eos, list) else [eos]) if eos is not None else set()
         self._torch = torch
         logger.info("hf generator %s on %s (%s), prompts: %s", target, self.device, self.dtype, self.prompt_format)
 

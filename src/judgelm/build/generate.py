@@ -1,13 +1,13 @@
 """``judgelm generate``: a model's answers to a prompt file, as a JudgeLM answer file, resumably.
 
 The first step of JudgeLM's and PandaLM's data recipes: several models answer the same prompts,
-the answers are then paired and judged (:mod:`judgelm.build`). Multi-turn prompts (MT-bench) are
+the answers are then paired and judged (:mod:`judgelm.build.dataset`). Multi-turn prompts (MT-bench) are
 answered turn by turn, each turn with the model's own earlier answers in the history.
 
 Resumability: every finished batch of answers is committed to ``OUT.state.sqlite`` (one SQLite
 transaction) before anything else; the output JSONL is always derived from that state and
 rewritten atomically, so a run killed at any instant (``kill -9``) and started again with the same
-command answers only what is missing. (:class:`judgelm.runstate.RunState` stores judge
+command answers only what is missing. (:class:`judgelm.judging.state.RunState` stores judge
 *Judgements*; answers are a different record, hence the small store here, same design.)
 """
 
@@ -16,7 +16,6 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import sqlite3
 import time
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass
@@ -26,8 +25,9 @@ from typing import Any
 from judgelm.data import Prompt, read_prompts
 from judgelm.data.errors import DataError
 from judgelm.data.records import iter_records
-from judgelm.gen_engines import Generator, GenOutput, GenRequest, Sampling
-from judgelm.runstate import state_path_for, write_jsonl_atomic
+from judgelm.engines.generation import Generator, GenOutput, GenRequest, Sampling
+from judgelm.judging.state import state_path_for, write_jsonl_atomic
+from judgelm.judging.store import connect, transaction
 
 logger = logging.getLogger(__name__)
 
@@ -90,10 +90,7 @@ class AnswerState:
 
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._con = sqlite3.connect(str(self.path), timeout=60, isolation_level=None)
-        self._con.execute("PRAGMA journal_mode=WAL")
-        self._con.execute("PRAGMA synchronous=FULL")  # a committed batch survives kill -9
+        self._con = connect(self.path)
         self._con.execute("CREATE TABLE IF NOT EXISTS answers (key TEXT PRIMARY KEY, fingerprint TEXT NOT NULL, "
                           "output TEXT NOT NULL, updated REAL)")
 
@@ -107,13 +104,8 @@ class AnswerState:
         data = [(k, fp, json.dumps(asdict(o)), time.time()) for k, fp, o in rows if o.error is None]
         if not data:
             return
-        self._con.execute("BEGIN IMMEDIATE")
-        try:
+        with transaction(self._con):
             self._con.executemany("INSERT OR REPLACE INTO answers VALUES (?, ?, ?, ?)", data)
-        except BaseException:
-            self._con.execute("ROLLBACK")
-            raise
-        self._con.execute("COMMIT")
 
     def close(self) -> None:
         self._con.close()

@@ -84,3 +84,12 @@ def canonical_samples(shared_data: Path, n: int) -> list[dict]:
         if len(samples) >= n:
             break
     return samples
+
+
+def run_cli(*args: str):
+    """``judgelm ARGS`` in-process (typer's CliRunner); returns the click Result (exit_code, output)."""
+    from typer.testing import CliRunner
+
+    from judgelm.cli import app
+
+    return CliRunner().invoke(app, [str(a) for a in args])

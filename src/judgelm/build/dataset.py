@@ -5,7 +5,7 @@ strong teacher judges each pair twice — without and with a reference answer �
 (``"s1 s2\\nexplanation"``). Two sources of teacher judgements:
 
 * **live** (:func:`build_live`): any judge spec (``openai:gpt-4o``, ``hf:...``) through
-  :func:`judgelm.judge.run_judge`, so every call is resumable (SQLite state beside each teacher
+  :func:`judgelm.judging.runner.run_judge`, so every call is resumable (SQLite state beside each teacher
   file), cached, and capped by the engine's ``budget_usd``: pairs the budget did not reach are
   left out and counted, and the same command with a larger budget finishes them.
 * **recorded** (:func:`build_recorded`): a teacher's judgements already on disk —
@@ -29,9 +29,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from judgelm.data.errors import DataError
-from judgelm.engines.openai import BUDGET_EXHAUSTED  # one wording for every budget stop
-from judgelm.pairing import (
+from judgelm.build.pairing import (
     Candidate,
     PairingReport,
     candidate_pairs,
@@ -40,6 +38,8 @@ from judgelm.pairing import (
     select_pairs,
     shuffle_positions,
 )
+from judgelm.data.errors import DataError
+from judgelm.engines.openai import BUDGET_EXHAUSTED  # one wording for every budget stop
 from judgelm.schema import Answer, Gold, Judgement, ParseStatus, Sample
 
 logger = logging.getLogger(__name__)
@@ -49,7 +49,7 @@ logger = logging.getLogger(__name__)
 class BuildOptions:
     """How pairs are drawn and split; the same options give the same files."""
 
-    strategy: str = "all"  # all | random | balanced (see judgelm.pairing)
+    strategy: str = "all"  # all | random | balanced (see judgelm.build.pairing)
     k: int = 1  # pairs per question for random / balanced
     seed: int = 0
     val_fraction: float = 0.1
@@ -87,7 +87,7 @@ def read_questions(prompts_file: str | Path, *, turn: int = 1) -> tuple[dict[str
     """(question_id → question text, question_id → reference) of turn ``turn`` of a question file;
     MT-bench-style files bring their reference turns (``reference_answer/gpt-4.jsonl`` beside them,
     else the question's own ``reference``)."""
-    from judgelm.generate import load_prompts
+    from judgelm.build.generate import load_prompts
 
     questions: dict[str, str] = {}
     references: dict[str, str] = {}
@@ -161,7 +161,7 @@ def build_live(
     """Pair the answers, have ``teacher`` (an Engine or a judge spec) judge every pair in explained
     mode without (and, where a reference exists, with) the reference, and write the data set."""
     from judgelm.engines import load_engine
-    from judgelm.judge import run_judge
+    from judgelm.judging.runner import run_judge
 
     options = options or BuildOptions()
     out = Path(out_dir)
@@ -452,7 +452,7 @@ def _verdicts(rows: list[dict[str, Any]], field: str) -> dict[str, int]:
 def write_dataset(rows: list[dict[str, Any]], out: Path, options: BuildOptions,
                   extra: dict[str, Any]) -> dict[str, Any]:
     """``train.jsonl`` / ``val.jsonl`` split by question, and ``summary.json``; returns the summary."""
-    from judgelm.runstate import write_jsonl_atomic
+    from judgelm.judging.state import write_jsonl_atomic
 
     out.mkdir(parents=True, exist_ok=True)
     val_q = split_questions((r["prompt_id"] for r in rows), options.val_fraction, options.seed)

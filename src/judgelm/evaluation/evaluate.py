@@ -12,8 +12,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from judgelm import baselines, metrics
-from judgelm.metrics import WRONG, UnparsedPolicy
+from judgelm.evaluation import baselines, metrics
+from judgelm.evaluation.metrics import WRONG, UnparsedPolicy
 from judgelm.schema import Judgement, ParseStatus, Sample
 
 logger = logging.getLogger(__name__)

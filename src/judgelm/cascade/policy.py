@@ -1,7 +1,7 @@
 """Which samples a cascade sends to stage 2.
 
 * ``budget`` — a fixed share: the ``round(F·n)`` least confident samples (ties in confidence
-  broken by the seeded order of :func:`judgelm.cascade.confidence_order`).
+  broken by the seeded order of :func:`judgelm.cascade.runner.confidence_order`).
 * ``threshold`` — every sample whose stage-1 confidence is below ``t``.
 * ``target`` — a threshold calibrated on labelled data so that agreement reaches ``A``:
   the lowest threshold (= the fewest samples sent) whose estimated agreement on the
@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any, Literal
 import numpy as np
 
 if TYPE_CHECKING:
-    from judgelm.cascade import Decision
+    from judgelm.cascade.decisions import Decision
     from judgelm.schema import Sample
 
 logger = logging.getLogger(__name__)

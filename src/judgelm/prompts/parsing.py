@@ -11,7 +11,7 @@ Contract (implemented here):
     parse_rating(text) -> Parsed
         a single grade written as "[[k]]" (MT-bench / arena-hard / Auto-J: "Rating: [[7]]").
 
-``Parsed.scores`` / ``Parsed.verdict`` are in *presented* order; ``judgelm.judge`` maps them back.
+``Parsed.scores`` / ``Parsed.verdict`` are in *presented* order; ``judgelm.judging.runner`` maps them back.
 When ``ok`` is False, ``scores``/``verdict`` are None and ``error`` says what was wrong — callers
 record the judgement as unparsed (``ParseStatus.UNPARSED``); it is never turned into a tie here.
 """

@@ -20,13 +20,13 @@ import dataclasses
 import hashlib
 import json
 import os
-import sqlite3
 import time
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
 from judgelm.engines.base import EngineOutput
+from judgelm.judging.store import connect, transaction
 from judgelm.schema import Judgement, ParseStatus
 
 STATE_SUFFIX = ".state.sqlite"
@@ -50,20 +50,12 @@ def state_path_for(out_path: str | Path) -> Path:
     return Path(str(out_path) + STATE_SUFFIX)
 
 
-def _connect(path: Path) -> sqlite3.Connection:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    con = sqlite3.connect(str(path), timeout=60, isolation_level=None)  # explicit transactions
-    con.execute("PRAGMA journal_mode=WAL")
-    con.execute("PRAGMA synchronous=FULL")  # a committed batch survives kill -9 and power loss
-    return con
-
-
 class ResponseCache:
     """Engine outputs keyed by :func:`fingerprint`. Errors are never cached (they must be retried)."""
 
     def __init__(self, path: str | Path | None = None) -> None:
         self.path = Path(path) if path else default_cache_path()
-        self._con = _connect(self.path)
+        self._con = connect(self.path)
         self._con.execute(
             "CREATE TABLE IF NOT EXISTS responses (key TEXT PRIMARY KEY, output TEXT NOT NULL, created REAL)"
         )
@@ -84,7 +76,7 @@ class ResponseCache:
         rows = [(k, json.dumps(dataclasses.asdict(o), default=str), time.time()) for k, o in items if o.error is None]
         if not rows:
             return
-        with _transaction(self._con):
+        with transaction(self._con):
             self._con.executemany("INSERT OR REPLACE INTO responses VALUES (?, ?, ?)", rows)
 
     def __len__(self) -> int:
@@ -99,7 +91,7 @@ class RunState:
 
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
-        self._con = _connect(self.path)
+        self._con = connect(self.path)
         self._con.execute(
             "CREATE TABLE IF NOT EXISTS results (key TEXT PRIMARY KEY, fingerprint TEXT NOT NULL, "
             "status TEXT NOT NULL, judgement TEXT NOT NULL, updated REAL)"
@@ -117,7 +109,7 @@ class RunState:
     def commit(self, rows: Iterable[tuple[str, str, Judgement]]) -> None:
         """Record finished requests ``(key, fingerprint, judgement)`` atomically."""
         data = [(k, fp, j.status.value, j.to_json(), time.time()) for k, fp, j in rows]
-        with _transaction(self._con):
+        with transaction(self._con):
             self._con.executemany("INSERT OR REPLACE INTO results VALUES (?, ?, ?, ?, ?)", data)
 
     def judgements(self, keys: list[str]) -> list[Judgement]:
@@ -165,17 +157,6 @@ class RunLock:
 
     def __exit__(self, *exc: object) -> None:
         self._fh.close()  # closing releases the flock
-
-
-class _transaction:
-    def __init__(self, con: sqlite3.Connection) -> None:
-        self.con = con
-
-    def __enter__(self) -> None:
-        self.con.execute("BEGIN IMMEDIATE")
-
-    def __exit__(self, exc_type: object, *_: object) -> None:
-        self.con.execute("ROLLBACK" if exc_type else "COMMIT")
 
 
 def write_jsonl_atomic(path: str | Path, lines: Iterable[str]) -> None:

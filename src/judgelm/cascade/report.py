@@ -10,7 +10,8 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
-    from judgelm.cascade import CascadeResult, Curve
+    from judgelm.cascade.curve import Curve
+    from judgelm.cascade.results import CascadeResult
 
 STAGE1, STAGE2, MERGED, INK, MUTED = "#0891b2", "#f97316", "#4f46e5", "#1e293b", "#64748b"
 

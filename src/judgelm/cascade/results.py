@@ -1,0 +1,113 @@
+"""What a cascade run produced: per-stage cost ledger and the result object the runner returns and the report shows."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from judgelm.cascade.curve import Curve
+from judgelm.cascade.decisions import Decision
+from judgelm.schema import Judgement
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass
+class StageLedger:
+    """What one stage cost: engine calls, tokens, money and time."""
+
+    stage: int
+    judge: str
+    samples: int = 0
+    calls: int = 0
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    usd: float = 0.0
+    wall_s: float = 0.0
+    recorded: bool = False  # judgements read from a file: calls/time are those of the recording
+
+    @classmethod
+    def of(cls, stage: int, judgements: Sequence[Judgement], *, wall_s: float | None = None,
+           recorded: bool = False) -> "StageLedger":
+        ids = {j.sample_id for j in judgements}
+        return cls(
+            stage=stage,
+            judge=", ".join(sorted({j.judge for j in judgements})) or "-",
+            samples=len(ids),
+            calls=sum(max(1, j.cost.calls) for j in judgements),
+            prompt_tokens=sum(j.cost.prompt_tokens for j in judgements),
+            completion_tokens=sum(j.cost.completion_tokens for j in judgements),
+            usd=sum(j.cost.usd for j in judgements),
+            wall_s=wall_s if wall_s is not None else sum(j.latency_s for j in judgements),
+            recorded=recorded,
+        )
+
+
+@dataclass
+class Ledger:
+    stages: list[StageLedger]
+    n_samples: int
+    sent: int
+
+    @property
+    def total_usd(self) -> float:
+        return sum(s.usd for s in self.stages)
+
+    def stage2_alone(self) -> dict[str, float]:
+        """Stage 2 on every sample, extrapolated from its cost per sample here (what the cascade saves)."""
+        s2 = self.stages[1] if len(self.stages) > 1 else None
+        if s2 is None or not s2.samples:
+            return {"calls": 0.0, "usd": 0.0, "wall_s": 0.0}
+        f = self.n_samples / s2.samples
+        return {"calls": s2.calls * f, "usd": s2.usd * f, "wall_s": s2.wall_s * f}
+
+    def to_dict(self) -> dict[str, Any]:
+        alone = self.stage2_alone()
+        return {
+            "n_samples": self.n_samples, "sent_to_stage2": self.sent,
+            "share_sent": self.sent / self.n_samples if self.n_samples else 0.0,
+            "stages": [asdict(s) for s in self.stages],
+            "total": {
+                "calls": sum(s.calls for s in self.stages),
+                "prompt_tokens": sum(s.prompt_tokens for s in self.stages),
+                "completion_tokens": sum(s.completion_tokens for s in self.stages),
+                "usd": self.total_usd,
+                "wall_s": sum(s.wall_s for s in self.stages),
+            },
+            "stage2_alone_estimate": alone,
+            "stage2_calls_saved": alone["calls"] - (self.stages[1].calls if len(self.stages) > 1 else 0),
+        }
+
+
+
+
+
+
+@dataclass
+class CascadeResult:
+    merged: list[Judgement]
+    decisions1: dict[str, Decision]
+    decisions2: dict[str, Decision]
+    order: list[str]
+    sent: list[str]
+    ledger: Ledger
+    policy: dict[str, Any]
+    curve: Curve | None = None
+    evaluation: dict[str, Any] = field(default_factory=dict)
+    files: dict[str, str] = field(default_factory=dict)
+
+    def summary(self) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "samples": len(self.decisions1), "sent_to_stage2": len(self.sent),
+            "share_sent": len(self.sent) / max(1, len(self.decisions1)),
+            "inconsistent_stage1": sum(d.consistent is False for d in self.decisions1.values()),
+            "unparsed_stage1": sum(d.verdict is None for d in self.decisions1.values()),
+            "policy": self.policy, "ledger": self.ledger.to_dict(), "files": self.files,
+        }
+        if self.evaluation:
+            out["evaluation"] = self.evaluation
+        if self.curve is not None:
+            out["curve"] = {k: v for k, v in self.curve.to_dict().items() if k != "points"}
+        return out

@@ -1,0 +1,79 @@
+"""Loading a causal LM with transformers, once for every user of it: the hf judge engine, answer
+generation (``judgelm generate``), the server's OpenAI-protocol endpoints (which reuse the engine's
+model) and benchmarks. Device and dtype rules live here too: bf16 wherever it is supported, never
+fp16 on a CPU."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+logger = logging.getLogger(__name__)
+
+
+def resolve_device(device: str = "auto") -> str:
+    import torch
+
+    if device == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    return device
+
+
+def resolve_dtype(dtype: Any, device: str):
+    """bf16 wherever the device supports it (CPU included); fp16 only on GPUs without bf16."""
+    import torch
+
+    if isinstance(dtype, torch.dtype):
+        return dtype
+    if dtype in (None, "auto"):
+        if device.startswith("cuda"):
+            return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
+        return torch.bfloat16
+    names = {"bf16": torch.bfloat16, "bfloat16": torch.bfloat16, "fp32": torch.float32, "float32": torch.float32,
+             "fp16": torch.float16, "float16": torch.float16}
+    if dtype not in names:
+        raise ValueError(f"unknown dtype {dtype!r}: expected auto, bfloat16, float32 or float16")
+    if names[dtype] is torch.float16 and not device.startswith("cuda"):
+        raise ValueError("float16 on CPU is slow and inaccurate: use bfloat16 (the default) or float32")
+    return names[dtype]
+
+
+@dataclass
+class LoadedModel:
+    """A model in eval mode on its device, its tokenizer (with a pad token) and its stop tokens."""
+
+    model: Any
+    tokenizer: Any
+    device: str
+    dtype: Any
+    eos_ids: set[int]
+
+
+def load_causal_lm(
+    target: str,
+    *,
+    dtype: Any = "auto",
+    device: str = "auto",
+    trust_remote_code: bool = False,
+    attn_implementation: str | None = None,
+    padding_side: str | None = None,
+) -> LoadedModel:
+    """``AutoModelForCausalLM`` + ``AutoTokenizer`` from a hub id or a local folder."""
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    device = resolve_device(device)
+    dtype = resolve_dtype(dtype, device)
+    kwargs: dict[str, Any] = {"dtype": dtype, "trust_remote_code": trust_remote_code}
+    if attn_implementation:
+        kwargs["attn_implementation"] = attn_implementation
+    tok = AutoTokenizer.from_pretrained(target, trust_remote_code=trust_remote_code)
+    if padding_side:
+        tok.padding_side = padding_side
+    if tok.pad_token_id is None:
+        tok.pad_token = tok.unk_token or tok.eos_token
+    model = AutoModelForCausalLM.from_pretrained(target, **kwargs).to(device).eval()
+    eos = model.generation_config.eos_token_id
+    eos = eos if eos is not None else tok.eos_token_id
+    eos_ids = set(eos if isinstance(eos, list) else [eos]) if eos is not None else set()
+    return LoadedModel(model, tok, device, dtype, eos_ids)

@@ -1,0 +1,196 @@
+"""Judge requests and their results: samples → one request per presentation order, engine outputs →
+Judgements in the sample's ORIGINAL answer order, and the guarded engine call.
+
+Below both the in-process runner and the Ray actors (:mod:`judgelm.judging.scaleout`), which is why it
+is its own module: each side imports it, neither imports the other.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from typing import Any
+
+from judgelm.engines.base import Engine, EngineOutput, JudgeRequest
+from judgelm.prompts import PINNED_MODES
+from judgelm.schema import Cost, Judgement, ParseStatus, Sample, verdict_from_scores
+
+logger = logging.getLogger(__name__)
+
+#: modes where the prompt pins Assistant 1 (the anchor) to 10 and the graded answer is Assistant 2: PINNED_MODES
+DEFAULT_MAX_NEW_TOKENS = {True: 16, False: 512}  # fast (score line only) / with explanation
+
+
+def order_key(order: list[int]) -> str:
+    return "-".join(str(i) for i in order)
+
+
+def split_key(key: str) -> tuple[str, list[int]]:
+    """``"<sample_id>|1-0"`` → (sample_id, [1, 0]). Sample ids may themselves contain ``|``."""
+    sample_id, _, order = key.rpartition("|")
+    return sample_id, [int(i) for i in order.split("-")]
+
+
+def build_requests(
+    sample: Sample,
+    *,
+    template: str = "judgelm",
+    mode: str | None = None,
+    reference: bool = False,
+    swap: bool = False,
+    fast: bool = True,
+    max_new_tokens: int | None = None,
+) -> list[JudgeRequest]:
+    """One request per presentation order: the original one, plus the reversed one with ``swap``.
+
+    Swapping is meaningful only with ≥ 2 presented answers (not in single/vqa grading).
+    """
+    from judgelm.prompts import render
+    from judgelm.prompts.render import default_mode, scoring_shape
+
+    mode = mode or ("pair" if template == "pandalm" else default_mode(sample))
+    n_scores, _ = scoring_shape(sample, mode)
+    n = len(sample.answers)
+    orders = [list(range(n))]
+    if swap and mode not in PINNED_MODES and n >= 2:
+        orders.append(list(reversed(range(n))))
+    max_new = max_new_tokens or DEFAULT_MAX_NEW_TOKENS[fast]
+    requests = []
+    for order in orders:
+        prompt = render(sample, template=template, mode=mode, reference=reference, order=order)
+        requests.append(
+            JudgeRequest(
+                key=f"{sample.id}|{order_key(order)}",
+                sample=sample.reordered(order),
+                prompt=prompt,
+                template=template,
+                mode=mode,
+                n_answers=n_scores,
+                fast=fast,
+                max_new_tokens=max_new,
+                reference_used=reference or mode == "vqa",  # vqa always shows the gold answer
+            )
+        )
+    return requests
+
+
+def _to_original(order: list[int], presented: list[float]) -> list[float]:
+    original = [0.0] * len(order)
+    for pos, idx in enumerate(order):
+        original[idx] = float(presented[pos])
+    return original
+
+
+def _json_safe(extra: dict[str, Any]) -> dict[str, Any]:
+    safe = {}
+    for k, v in extra.items():
+        try:
+            json.dumps(v)
+        except (TypeError, ValueError):
+            continue
+        safe[k] = v
+    return safe
+
+
+def to_judgement(request: JudgeRequest, output: EngineOutput, judge_name: str) -> Judgement:
+    """Parse ``output`` (unless the engine scored directly) and express it in ORIGINAL answer order."""
+    from judgelm.prompts.parsing import parse_judgelm, parse_pandalm
+
+    sample_id, order = split_key(request.key)
+    pinned = request.mode in PINNED_MODES
+    base: dict[str, Any] = dict(
+        sample_id=sample_id,
+        judge=judge_name,
+        template=request.template,
+        mode=request.mode,
+        reference_used=request.reference_used,
+        order=order,
+        raw=output.text or "",
+        confidence=output.confidence,
+        cost=Cost(
+            prompt_tokens=output.prompt_tokens,
+            completion_tokens=output.completion_tokens,
+            usd=output.cost_usd,
+            calls=1,
+        ),
+        latency_s=output.latency_s,
+        metadata=_json_safe(output.extra),
+    )
+    if output.error is not None:
+        return Judgement(**{**base, "confidence": None}, status=ParseStatus.ERROR, error=output.error)
+
+    explanation = None
+    presented_verdict: int | None = None
+    if output.scores is not None:
+        presented = [float(s) for s in output.scores]
+        if pinned and len(presented) == 1:
+            presented = [10.0, presented[0]]
+        # engines that score directly may still explain themselves after the score line
+        _, _, rest = (output.text or "").partition("\n")
+        explanation = rest.strip() or None
+    else:
+        if request.template == "pandalm":
+            parsed = parse_pandalm(output.text)
+        else:
+            parsed = parse_judgelm(output.text, n_answers=request.n_answers, pinned_first=10 if pinned else None)
+        if not parsed.ok:
+            base["metadata"]["parse_error"] = getattr(parsed, "error", None)
+            return Judgement(**base, status=ParseStatus.UNPARSED, explanation=parsed.explanation)
+        presented = [float(s) for s in parsed.scores] if parsed.scores is not None else None
+        presented_verdict = parsed.verdict
+        explanation = parsed.explanation
+        if parsed.reference:
+            base["metadata"]["generated_reference"] = parsed.reference
+
+    if pinned:
+        # Assistant 1 is the anchor pinned at 10, Assistant 2 the graded answer. A one-answer sample
+        # (anchor = reference) gets that one score; a two-answer sample (anchor = first presented)
+        # keeps both, in original order. Grading compares nothing: no verdict.
+        if not presented or len(presented) < 2:
+            return Judgement(**base, status=ParseStatus.UNPARSED)
+        scores = [presented[1]] if len(order) == 1 else _to_original(order, presented[:2])
+        return Judgement(**base, scores=scores, verdict=None, explanation=explanation)
+
+    scores = _to_original(order, presented) if presented is not None else None
+    if presented_verdict is not None:
+        verdict = 0 if presented_verdict == 0 else order[presented_verdict - 1] + 1
+    else:
+        verdict = verdict_from_scores(scores)
+    return Judgement(**base, scores=scores, verdict=verdict, explanation=explanation)
+
+
+def engine_settings(engine: Engine) -> dict[str, Any]:
+    """Generation settings that change an engine's output (part of the cache key)."""
+    settings = getattr(engine, "generation_settings", None)
+    if callable(settings):
+        settings = settings()
+    if settings is None:  # engines without the attribute: the decoding knobs they commonly expose
+        settings = {k: str(getattr(engine, k)) for k in _DECODING_ATTRS if hasattr(engine, k)}
+    return dict(settings)
+
+
+_DECODING_ATTRS = ("dtype", "num_beams", "repetition_penalty", "temperature", "fast_max_new_tokens",
+                   "min_new_tokens")
+
+
+def safe_judge_batch(engine: Engine, batch: list[JudgeRequest]) -> list[EngineOutput]:
+    """``engine.judge_batch`` where a crash becomes error outputs (recorded, retried next run)."""
+    try:
+        outputs = engine.judge_batch(batch)
+        if len(outputs) != len(batch):
+            raise RuntimeError(f"engine returned {len(outputs)} outputs for {len(batch)} requests")
+        return outputs
+    except Exception as exc:  # noqa: BLE001 — any engine failure is recorded per request
+        logger.exception("engine %s failed on a batch of %d", engine.name, len(batch))
+        return [EngineOutput(text="", error=f"{type(exc).__name__}: {exc}") for _ in batch]
+
+
+def call_settings(request: JudgeRequest, engine_settings_: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "template": request.template,
+        "mode": request.mode,
+        "n_answers": request.n_answers,
+        "fast": request.fast,
+        "max_new_tokens": request.max_new_tokens,
+        **engine_settings_,
+    }
