@@ -9,6 +9,10 @@ Why it is fast (see docs/engines.md for the full account):
   cache broadcast to every row;
 * the prefill computes logits for the **last position only**; decoding is our own greedy loop with
   a KV cache that **drops finished rows** and stops the whole batch as soon as every row is done;
+* **batch-invariant** greedy decoding by default (``batch_invariant``): a prompt is left-padded to
+  a width set by its own length (a multiple of ``WIDTH_STEP``) and batched only with prompts of that
+  width, without a batch-dependent shared prefix, so its tokens and score distributions — hence
+  its verdict — do not depend on ``--batch-size`` or on the other prompts of the batch;
 * *fast* mode decodes only the score line (stop at the first newline), *explained* mode goes on to
   EOS / ``max_new_tokens``. Both read a confidence from the distributions the loop already has
   (``judgelm.engines.confidence``).
@@ -42,6 +46,8 @@ from judgelm.engines.hf_model import load_causal_lm, resolve_device, resolve_dty
 logger = logging.getLogger(__name__)
 
 
+#: batch-invariant mode pads every prompt to the next multiple of this many tokens
+WIDTH_STEP = 16
 DEFAULT_TOKEN_BUDGET_CPU = 4096
 DEFAULT_TOKEN_BUDGET_GPU = 16384
 
@@ -87,7 +93,9 @@ class HFEngine(Engine):
     ``token_budget`` (padded prompt+new tokens per batch), ``max_batch_size``, ``share_prefix``,
     ``fast_max_new_tokens`` (default 3·n_answers+2), ``min_new_tokens`` (benchmarks: force a fixed
     number of steps), ``num_beams`` / ``repetition_penalty`` (explained mode; PandaLM's original
-    settings are 4 and 1.2), ``attn_implementation``, ``trust_remote_code``.
+    settings are 4 and 1.2), ``attn_implementation``, ``trust_remote_code``, ``batch_invariant``
+    (default on: same tokens for a prompt whatever it is batched with; off: shared-prefix prefill and
+    tighter padding, a little faster, but results may change in the last bits with the batch).
     """
 
     preferred_batch_size = 256
@@ -108,6 +116,7 @@ class HFEngine(Engine):
         repetition_penalty: float = 1.0,
         attn_implementation: str | None = "sdpa",
         trust_remote_code: bool = False,
+        batch_invariant: bool = True,
     ) -> None:
         import torch
 
@@ -120,7 +129,8 @@ class HFEngine(Engine):
         # prefill vs 48% at 16,384 on 2 cores, docs/benchmarks.md); GPU: large batches fill the device
         self.token_budget = int(token_budget or (DEFAULT_TOKEN_BUDGET_CPU if self.device == "cpu" else DEFAULT_TOKEN_BUDGET_GPU))
         self.max_batch_size = int(max_batch_size)
-        self.share_prefix = share_prefix
+        self.batch_invariant = bool(batch_invariant)
+        self.share_prefix = share_prefix and not self.batch_invariant
         self.min_shared_prefix = min_shared_prefix
         self.fast_max_new_tokens = fast_max_new_tokens
         self.min_new_tokens = int(min_new_tokens)
@@ -207,14 +217,28 @@ class HFEngine(Engine):
         greedy = [j for j in unique if j.stop_at_newline or self.num_beams <= 1]
         beams = [j for j in unique if not (j.stop_at_newline or self.num_beams <= 1)]
         with torch.inference_mode():
-            for batch in token_budget_batches([len(j.ids) + j.max_new for j in greedy], self.token_budget,
-                                              self.max_batch_size):
-                self._greedy([greedy[i] for i in batch])
+            for group in self._width_groups(greedy):
+                for batch in token_budget_batches([self._width(greedy[i].ids) + greedy[i].max_new for i in group],
+                                                  self.token_budget, self.max_batch_size):
+                    self._greedy([greedy[group[i]] for i in batch])
             budget = max(1, self.token_budget // max(1, self.num_beams))
             for batch in token_budget_batches([len(j.ids) + j.max_new for j in beams], budget, self.max_batch_size):
                 self._beam([beams[i] for i in batch])
         return [EngineOutput(text="", error=k) if isinstance(k, str) else self._output(jobs[k], req)
                 for k, req in zip(keys, requests)]
+
+    def _width(self, ids: list[int]) -> int:
+        """Padded prompt width: the prompt's own length rounded up in batch-invariant mode."""
+        return -(-len(ids) // WIDTH_STEP) * WIDTH_STEP if self.batch_invariant else len(ids)
+
+    def _width_groups(self, jobs: list[_Job]) -> list[list[int]]:
+        """Indices of jobs that may share a batch: one group per padded width when batch-invariant."""
+        if not self.batch_invariant:
+            return [list(range(len(jobs)))]
+        groups: dict[int, list[int]] = {}
+        for i, j in enumerate(jobs):
+            groups.setdefault(self._width(j.ids), []).append(i)
+        return [groups[w] for w in sorted(groups, reverse=True)]
 
     def _output(self, job: _Job, req: JudgeRequest) -> EngineOutput:
         text = self.tokenizer.decode(job.tokens, skip_special_tokens=True)
@@ -254,7 +278,7 @@ class HFEngine(Engine):
             self.model(input_ids=prefix, past_key_values=cache, use_cache=True, logits_to_keep=1)
             cache.batch_repeat_interleave(len(rows))
         suffixes = [r[lcp:] for r in rows]
-        width = max(len(s) for s in suffixes)
+        width = max(self._width(s) for s in suffixes)  # batch-invariant: one width per batch, set by the rows
         ids = torch.full((len(rows), width), self.pad_id, dtype=torch.long)
         mask = torch.zeros((len(rows), lcp + width), dtype=torch.long)
         mask[:, :lcp] = 1

@@ -157,7 +157,8 @@ class EmbeddingCache:
     """
 
     def __init__(self, root: str | os.PathLike[str], encoder: Encoder, shard_size: int = 2048) -> None:
-        tag = f"{Path(encoder.name).name}-{encoder.max_tokens}-{encoder.head_tokens}"
+        # w{WIDTH_STEP}: vectors from the batch-dependent padding of earlier versions are not reused
+        tag = f"{Path(encoder.name).name}-{encoder.max_tokens}-{encoder.head_tokens}-w{WIDTH_STEP}"
         self.dir = Path(root) / tag
         self.dir.mkdir(parents=True, exist_ok=True)
         self.encoder = encoder
