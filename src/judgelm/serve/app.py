@@ -39,7 +39,7 @@ from judgelm.serve.security import APIKeyMiddleware, BodyLimitMiddleware
 from judgelm.serve.service import JudgeOptions, JudgeService, summarize
 from judgelm.serve.settings import ServeSettings
 from judgelm.serve.telemetry import ServerMetrics
-from judgelm.serve.uploads import parse_jsonl
+from judgelm.serve.uploads import parse_upload
 
 logger = logging.getLogger(__name__)
 
@@ -239,8 +239,11 @@ def create_app(engine: Engine, settings: ServeSettings | None = None) -> FastAPI
     async def create_job(request: Request, template: Literal["judgelm", "pandalm"] | None = None,
                          mode: Literal["pair", "single", "multi", "vqa"] | None = None, reference: bool = False,
                          both_orders: bool = False, fast: bool | None = None, max_new_tokens: int | None = None,
-                         format: str | None = None, name: str | None = None) -> dict[str, Any]:
-        """A JSONL body (or a multipart ``file`` upload) becomes a durable job; options are query parameters."""
+                         format: str | None = None, name: str | None = None,
+                         map: str | None = None) -> dict[str, Any]:
+        """A body (or a multipart ``file`` upload) in any format ``judgelm judge`` reads — JSON array, JSONL,
+        CSV, every reader format, ``map`` = a column mapping — becomes a durable job; options are query
+        parameters."""
         opts = options(template=template, mode=mode, reference=reference, both_orders=both_orders, fast=fast,
                        max_new_tokens=max_new_tokens)
         ctype = request.headers.get("content-type", "")
@@ -252,7 +255,12 @@ def create_app(engine: Engine, settings: ServeSettings | None = None) -> FastAPI
             data, filename = await upload.read(), upload.filename or "upload.jsonl"
         else:
             data, filename = await request.body(), "request body"
-        samples = await anyio.to_thread.run_sync(lambda: parse_jsonl(data, filename, format))
+        try:
+            samples = await anyio.to_thread.run_sync(lambda: parse_upload(data, filename, format, map))
+        except DataError:
+            raise  # answered by the invalid_data handler: names the upload, line and field
+        except ValueError as exc:  # an unknown format, a bad column mapping, a mapping with another format
+            raise HTTPException(422, f"{filename}: {exc}") from None
         if not samples:
             raise HTTPException(422, f"{filename}: no samples")
         if len(samples) > settings.max_job_samples:

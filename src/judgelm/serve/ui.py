@@ -21,7 +21,7 @@ from judgelm.serve.jobs import JobStore, JobWorker
 from judgelm.serve.security import key_matches
 from judgelm.serve.service import JudgeOptions, JudgeService, summarize
 from judgelm.serve.settings import ServeSettings
-from judgelm.serve.uploads import parse_jsonl
+from judgelm.serve.uploads import parse_upload
 
 logger = logging.getLogger(__name__)
 
@@ -166,7 +166,7 @@ def mount_ui(app: Any, service: JudgeService, store: JobStore, worker: JobWorker
             raise gr.Error("upload a JSONL file first")
         path = Path(file if isinstance(file, str) else file.name)
         try:
-            samples = parse_jsonl(path.read_bytes(), path.name)
+            samples = parse_upload(path.read_bytes(), path.name)
         except Exception as exc:
             raise gr.Error(str(exc)) from None
         if len(samples) > settings.max_job_samples:
