@@ -1,0 +1,109 @@
+"""The GPU check (benchmarks/gpu/check.sh) works before a GPU is ever lent: its dry run executes every
+stage on the CPU with tiny sizes, through the same code as the GPU run."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "benchmarks" / "gpu"))
+
+
+@pytest.fixture(scope="module")
+def dry_run(tmp_path_factory: pytest.TempPathFactory) -> dict:
+    """One dry run of the whole script, as a GPU session would start it (plus --dry-run)."""
+    out = tmp_path_factory.mktemp("gpu-check-out")
+    env = {**os.environ, "OUT": str(out), "PYTHON": sys.executable, "JUDGELM_GPU_SITE": str(out / "site")}
+    proc = subprocess.run(["bash", str(ROOT / "benchmarks" / "gpu" / "check.sh"), "--dry-run"], cwd=ROOT, env=env,
+                          capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    data = json.loads((out / "gpu-check.json").read_text(encoding="utf-8"))
+    data["_log"] = (out / "gpu-check.log").read_text(encoding="utf-8")
+    return data
+
+
+def test_every_stage_runs_or_says_why_not(dry_run: dict) -> None:
+    stages = dry_run["stages"]
+    assert list(stages) == ["env", "install", "peak", "base", "speed_model", "vllm", "speed_hf", "agree_cpu",
+                            "agree_hf", "lora", "ray"]
+    for name, stage in stages.items():
+        if name == "vllm" and stage["status"] == "unavailable":  # no vLLM on a CPU machine
+            assert "vllm" in stage["reason"]
+            continue
+        assert stage["status"] == "ok", (name, stage)
+    assert dry_run["plan"]["dry_run"] is True and dry_run["plan"]["device"] == "cpu"
+    assert "figures:" in dry_run["_log"] and "agreement hf fp32 vs CPU fp32, fast" in dry_run["_log"]
+
+
+def test_figures_are_measured(dry_run: dict) -> None:
+    fig = {k: v.get("figures", {}) for k, v in dry_run["stages"].items()}
+    plan = dry_run["plan"]
+    assert fig["peak"]["measured_tflops"] > 0
+    hf = fig["speed_hf"]
+    assert hf["b_fast"]["samples"] == plan["speed_prompts"] and hf["b_fast"]["samples_per_s"] > 0
+    assert hf["b_fast"]["mean_completion_tokens"] == plan["score_tokens"]  # the forced decode length held
+    assert hf["b_fast"]["prefill_flops"] > 0 and hf["a_reference"]["samples"] == plan["ref_samples"]
+    assert 0.5 * plan["prompt_tokens"] < fig["speed_model"]["mean_prompt_tokens_first_200"] < 1.5 * plan["prompt_tokens"]
+    assert fig["lora"]["global_step"] == plan["lora_steps"] and fig["lora"]["adapter_saved"]
+    assert fig["lora"]["train_loss"] > 0
+    assert fig["ray"]["replicas"] == 1 and fig["ray"]["errors"] == 0
+    assert fig["ray"]["requests"] == 2 * plan["agree_pairs"]
+    assert dry_run["goals"]["hf_speedup_over_reference"] == hf["speedup_b_over_a"]
+
+
+def test_agreement_compares_the_same_requests(dry_run: dict) -> None:
+    """Same weights, same dtype, same device: the engine must reproduce the CPU reference exactly —
+    which proves the comparison lines up requests, orders and modes."""
+    plan = dry_run["plan"]
+    cpu = dry_run["stages"]["agree_cpu"]["figures"]
+    assert cpu["fast_requests"] == 2 * plan["agree_pairs"]  # both answer orders
+    same = dry_run["stages"]["agree_hf"]["figures"]["hf_float32"]
+    assert same["fast"]["requests"] == 2 * plan["agree_pairs"]
+    assert same["explained"]["requests"] == 2 * plan["agree_explained_pairs"]
+    for mode in ("fast", "explained"):
+        assert same[mode]["text_agreement"] == 1.0 and same[mode]["verdict_agreement"] == 1.0
+    bf16 = dry_run["stages"]["agree_hf"]["figures"]["hf_bfloat16"]
+    assert 0.0 <= bf16["fast"]["verdict_agreement"] <= 1.0
+
+
+def test_a_failing_stage_is_recorded_and_the_run_goes_on(tmp_path: Path) -> None:
+    from gpucheck.record import Report, Unavailable
+
+    report = Report(tmp_path / "f.json", {"plan": 1})
+    import time
+
+    deadline = time.monotonic() + 60
+    with report.stage("broken", 10, deadline) as st:
+        st.figures["partial"] = 1
+        raise RuntimeError("boom")
+    with report.stage("missing", 10, deadline):
+        raise Unavailable("no such package")
+    with report.stage("fine", 10, deadline) as st:
+        st.figures["x"] = 2
+    data = json.loads((tmp_path / "f.json").read_text())
+    assert data["stages"]["broken"]["status"] == "failed" and "boom" in data["stages"]["broken"]["error"]
+    assert data["stages"]["broken"]["figures"] == {"partial": 1}  # partial figures kept
+    assert data["stages"]["missing"] == {**data["stages"]["missing"], "status": "unavailable", "reason": "no such package"}
+    assert data["stages"]["fine"]["status"] == "ok" and data["stages"]["fine"]["figures"] == {"x": 2}
+
+
+def test_a_stage_past_its_budget_is_stopped(tmp_path: Path) -> None:
+    import time
+
+    from gpucheck import record
+
+    report = record.Report(tmp_path / "f.json", {})
+    old, record.GRACE_S = record.GRACE_S, 0.0
+    try:
+        with report.stage("slow", 1, time.monotonic() + 60):
+            time.sleep(5)
+    finally:
+        record.GRACE_S = old
+    stage = report.data["stages"]["slow"]
+    assert stage["status"] == "timeout" and stage["seconds"] < 4
