@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "benchmarks" / "gpu"))
+sys.path.insert(0, str(ROOT / "benchmarks" / "gpu"))  # the check is run from its folder, not installed
 
 
 @pytest.fixture(scope="module")
@@ -107,3 +107,40 @@ def test_a_stage_past_its_budget_is_stopped(tmp_path: Path) -> None:
         record.GRACE_S = old
     stage = report.data["stages"]["slow"]
     assert stage["status"] == "timeout" and stage["seconds"] < 4
+
+
+def test_the_vllm_part_runs_through_the_engine(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The check's vLLM process body, on a vLLM test double: throughput figures and judgements that
+    the comparison with the CPU reference lines up (the real vLLM only runs on a GPU)."""
+    import gpu_check_fake_vllm
+
+    monkeypatch.setitem(sys.modules, "vllm", gpu_check_fake_vllm)
+    from gpucheck import agree, models, vllm_run
+    from gpucheck.plan import TINY
+    from gpucheck.workload import pair_samples, render_pair
+
+    from judgelm.engines.hf import HFEngine
+
+    pairs = pair_samples(3, seed=0)
+    texts = [render_pair(s) for s in pairs]
+    models.build_random_llama(tmp_path / "m", TINY, texts, dtype="float32")
+    (tmp_path / "samples.jsonl").write_text("".join(s.model_dump_json() + "\n" for s in pairs))
+    (tmp_path / "prompts.json").write_text(json.dumps(texts))
+    spec = {"speed_dir": str(tmp_path / "m"), "judge_dir": str(tmp_path / "m"), "speed_prompts": str(tmp_path / "prompts.json"),
+            "agree_samples": str(tmp_path / "samples.jsonl"), "explained_pairs": 2, "explained_tokens": 6,
+            "score_tokens": 4, "chunk": 2, "speed_memory": 0.5, "agree_memory": 0.1, "max_model_len": 2048,
+            "speed_budget_s": 60, "agreement_budget_s": 60, "out": str(tmp_path / "r.json")}
+    result = vllm_run.run(spec)
+    assert result["vllm_version"] == "0.0-test-double"
+    assert json.loads((tmp_path / "r.json").read_text())["speed"]["samples"] == 3  # the file is what the parent reads
+    assert result["speed"]["samples"] == 3 and result["speed"]["samples_per_s"] > 0
+    assert 0 < result["speed"]["mean_completion_tokens"] <= 4 and result["speed"]["dense_prefill_flops"] > 0
+    got = result["agreement"]["results"]
+    assert len([k for k in got if k.endswith("|fast")]) == 6 and len([k for k in got if k.endswith("|explained")]) == 4
+
+    engine = HFEngine(str(tmp_path / "m"), device="cpu", dtype="float32")
+    reference = agree.judge_pairs(engine, pairs, pairs[:2], 6)
+    figures = agree.compare(reference, got)
+    assert figures["fast"]["requests"] == 6 and figures["explained"]["requests"] == 4
+    # greedy float32 decoding of the same weights: the first lines agree token for token
+    assert figures["fast"]["first_line_agreement"] == 1.0, (reference, got)

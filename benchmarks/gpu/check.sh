@@ -3,14 +3,15 @@
 #   bash benchmarks/gpu/check.sh              # on one GPU: vLLM, hf bf16 at 7B shape, Ray, LoRA
 #   bash benchmarks/gpu/check.sh --dry-run    # the same stages on a CPU, tiny sizes (the test-suite runs it)
 # Figures: $OUT/gpu-check.json (rewritten after every stage) and the log $OUT/gpu-check.log.
-# Wheels carried in .whl/ (made here by benchmarks/gpu/wheels.sh) are installed first, offline.
+# Wheels carried in .whl/ (made by benchmarks/gpu/wheels.sh) are installed first, offline, where needed.
 set -u -o pipefail
 cd "$(dirname "$0")/../.."
 OUT_DIR="${OUT:-benchmarks/gpu/out}"
 mkdir -p "$OUT_DIR"
 PY="${PYTHON:-python3}"
 SITE="${JUDGELM_GPU_SITE:-/tmp/judgelm-gpu-site}"
-if compgen -G ".whl/*.whl" > /dev/null; then
+# carried wheels are for an image that lacks judgelm's own dependencies; elsewhere they are left alone
+if compgen -G ".whl/*.whl" > /dev/null && ! "$PY" -c "import pydantic" 2> /dev/null; then
   "$PY" -m pip install -q --no-index --no-deps --no-compile --disable-pip-version-check --upgrade \
     --target "$SITE" .whl/*.whl || echo "check.sh: installing the carried wheels failed; going on" >&2
 fi

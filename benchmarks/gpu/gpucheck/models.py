@@ -58,7 +58,8 @@ def convert_smollm2(out_dir: Path, gguf: Path | None = None) -> dict[str, Any]:
     out_dir.mkdir(parents=True, exist_ok=True)
     model.save_pretrained(out_dir, safe_serialization=True)
     tok.save_pretrained(out_dir)
-    return {"source": f"{SMOLLM2_PACKAGE}/{gguf.name}", "gguf_bytes": gguf.stat().st_size,
+    portable = make_portable(out_dir)
+    return {"portable_for_transformers_4": portable, "source": f"{SMOLLM2_PACKAGE}/{gguf.name}", "gguf_bytes": gguf.stat().st_size,
             "parameters": model.num_parameters(), "saved_dtype": "float32", "tokenizer_made_to_add_bos": added_bos,
             "vocab": len(tok), "hidden": model.config.hidden_size, "layers": model.config.num_hidden_layers}
 
@@ -86,12 +87,36 @@ def build_random_llama(out_dir: Path, shape: dict[str, int], texts: list[str], *
     out_dir.mkdir(parents=True, exist_ok=True)
     model.save_pretrained(out_dir, safe_serialization=True)
     tokenizer.save_pretrained(out_dir)
+    portable = make_portable(out_dir)
     params = model.num_parameters()
     del model
     if device.startswith("cuda"):
         torch.cuda.empty_cache()
-    return {"source": "random", "parameters": params, "saved_dtype": dtype, "tokenizer_vocab": len(tokenizer),
+    return {"source": "random", "portable_for_transformers_4": portable, "parameters": params, "saved_dtype": dtype, "tokenizer_vocab": len(tokenizer),
             "vocab": config.vocab_size, "linear_params": linear_params(config), **shape}
+
+
+def make_portable(folder: Path) -> dict[str, Any]:
+    """Let transformers 4.x read a folder written by transformers 5 (vLLM may bring its own 4.x):
+    the v4 names of the tokenizer class, the RoPE base and the dtype are written beside the v5 ones.
+    Without ``rope_theta`` a v4 reader would silently use 10,000 (SmolLM2's is 100,000)."""
+    import json
+
+    changed: dict[str, Any] = {}
+    tok_cfg = folder / "tokenizer_config.json"
+    data = json.loads(tok_cfg.read_text(encoding="utf-8"))
+    if data.get("tokenizer_class") == "TokenizersBackend":
+        data["tokenizer_class"] = changed["tokenizer_class"] = "PreTrainedTokenizerFast"
+        tok_cfg.write_text(json.dumps(data, indent=2), encoding="utf-8")
+    cfg_file = folder / "config.json"
+    cfg = json.loads(cfg_file.read_text(encoding="utf-8"))
+    rope = cfg.get("rope_parameters") or {}
+    if "rope_theta" not in cfg and "rope_theta" in rope and rope.get("rope_type", "default") == "default":
+        cfg["rope_theta"] = changed["rope_theta"] = rope["rope_theta"]
+    if "torch_dtype" not in cfg and "dtype" in cfg:
+        cfg["torch_dtype"] = changed["torch_dtype"] = cfg["dtype"]
+    cfg_file.write_text(json.dumps(cfg, indent=2), encoding="utf-8")
+    return changed
 
 
 def linear_params(config: Any) -> int:

@@ -15,7 +15,7 @@ TINY = {"hidden_size": 64, "num_layers": 2, "num_heads": 4, "num_kv_heads": 2,
         "intermediate_size": 256, "vocab_size": 512}
 
 #: seconds each stage may take at most (the whole run is capped by Plan.budget_s as well)
-GPU_STAGE_BUDGETS = {"env": 20, "install": 150, "peak": 15, "base": 45, "speed_model": 60, "vllm": 150,
+GPU_STAGE_BUDGETS = {"env": 20, "install": 150, "peak": 15, "base": 45, "speed_model": 60, "vllm": 200,
                      "speed_hf": 100, "agree_cpu": 70, "agree_hf": 30, "lora": 50, "ray": 50}
 
 
@@ -47,6 +47,9 @@ class Plan:
     vllm_speed_memory: float = 0.55  # gpu_memory_utilization of the 7B-shaped vLLM
     vllm_agree_memory: float = 0.15
     vllm_max_model_len: int = 2048
+    #: no CUDA graphs / compilation: start-up in seconds instead of a minute or more; fast mode is
+    #: prefill-bound, where graphs matter little
+    vllm_enforce_eager: bool = True
     peak_sizes: tuple[int, ...] = (4096, 8192)
     peak_seconds: float = 3.0
     nominal_bf16_tflops: float = 790.0  # H200 dense bf16 as measured on this workplace's H200s

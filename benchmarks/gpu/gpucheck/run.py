@@ -127,8 +127,10 @@ def stage_vllm(ctx: Context, st: Stage) -> None:
             "agree_samples": str(samples_file), "explained_pairs": p.agree_explained_pairs,
             "explained_tokens": p.explained_tokens, "score_tokens": p.score_tokens, "chunk": p.vllm_chunk,
             "speed_memory": p.vllm_speed_memory, "agree_memory": p.vllm_agree_memory,
-            "max_model_len": p.vllm_max_model_len, "speed_budget_s": max(10.0, st.left() - agree_budget - 60),
-            "agreement_budget_s": agree_budget, "out": str(out)}
+            "max_model_len": p.vllm_max_model_len, "llm_options": {"enforce_eager": p.vllm_enforce_eager},
+            # each part's budget includes loading its model; the process has 10 s to spare
+            "speed_budget_s": max(10.0, st.left() - agree_budget - 10), "agreement_budget_s": agree_budget,
+            "out": str(out)}
     spec_file = ctx.work / "vllm-spec.json"
     spec_file.write_text(json.dumps(spec), encoding="utf-8")
     import judgelm
