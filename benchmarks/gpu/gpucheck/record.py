@@ -29,8 +29,10 @@ class Unavailable(Exception):
     """A stage cannot run here (a package or the weights are missing); the reason is recorded."""
 
 
-class StageTimeout(Exception):
-    """A stage ran past its budget plus the grace period."""
+class StageTimeout(BaseException):
+    """A stage ran past its budget plus the grace period. A BaseException (like KeyboardInterrupt):
+    the runner turns an engine's ``Exception`` into error outputs and goes on, which must not
+    happen to the hard stop."""
 
 
 @dataclass
