@@ -38,5 +38,7 @@ def lora_steps(model_dir: str, samples: list[Sample], out_dir: Path, plan: Any) 
                                "steps_per_s": result.global_step / seconds if seconds else 0.0}
     if torch.cuda.is_available():
         figures["max_memory_allocated_gib"] = torch.cuda.max_memory_allocated() / 2**30
-        torch.cuda.empty_cache()
+    from gpucheck.speed import free_device_memory
+
+    free_device_memory("cuda" if torch.cuda.is_available() else "cpu")
     return figures

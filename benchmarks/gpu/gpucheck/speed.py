@@ -109,5 +109,15 @@ def hf_throughput(st: Stage, model_dir: str, prompts: list[str], plan: Any, peak
         f["max_memory_allocated_gib"] = torch.cuda.max_memory_allocated() / 2**30
     engine.close()
     del engine
-    if plan.device.startswith("cuda"):
+    free_device_memory(plan.device)
+
+
+def free_device_memory(device: str) -> None:
+    """Give a finished stage's GPU memory back before the next stage loads its model."""
+    import gc
+
+    import torch
+
+    gc.collect()
+    if device.startswith("cuda"):
         torch.cuda.empty_cache()
