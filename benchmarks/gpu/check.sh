@@ -10,11 +10,13 @@ OUT_DIR="${OUT:-benchmarks/gpu/out}"
 mkdir -p "$OUT_DIR"
 PY="${PYTHON:-python3}"
 SITE="${JUDGELM_GPU_SITE:-/tmp/judgelm-gpu-site}"
+mkdir -p "$SITE"
 # carried wheels are for an image that lacks judgelm's own dependencies; elsewhere they are left alone
 if compgen -G ".whl/*.whl" > /dev/null && ! "$PY" -c "import pydantic" 2> /dev/null; then
   "$PY" -m pip install -q --no-index --no-deps --no-compile --disable-pip-version-check --upgrade \
     --target "$SITE" .whl/*.whl || echo "check.sh: installing the carried wheels failed; going on" >&2
 fi
-export PYTHONPATH="benchmarks/gpu:src:$SITE${PYTHONPATH:+:$PYTHONPATH}"
+# absolute: Ray starts its workers in folders of its own, and they must import this tree too
+export PYTHONPATH="$PWD/benchmarks/gpu:$PWD/src:$SITE${PYTHONPATH:+:$PYTHONPATH}"
 export PYTHONUNBUFFERED=1 TOKENIZERS_PARALLELISM=false RAY_AUTH_MODE=disabled HF_HUB_OFFLINE=1
 exec "$PY" -m gpucheck --out "$OUT_DIR/gpu-check.json" "$@" 2>&1 | tee "$OUT_DIR/gpu-check.log"

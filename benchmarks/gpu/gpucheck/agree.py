@@ -21,21 +21,26 @@ Results = dict[str, dict[str, Any]]
 
 def judge_pairs(engine: Any, samples: list[Sample], explained: list[Sample], explained_tokens: int,
                 left: Any = None, chunk: int = 50) -> Results:
-    """Fast mode on ``samples`` and explained mode on ``explained``, both orders; stops between
-    chunks when ``left()`` (seconds to the deadline) runs out, keeping what was judged."""
+    """Fast mode on ``samples`` and explained mode on ``explained``, both orders. Chunks of the two
+    modes alternate, so a deadline (``left()``: seconds left) cuts both, not the second away; what
+    was judged before it is kept."""
+    from itertools import zip_longest
+
     from judgelm.judging.runner import judge_samples
 
+    tasks = [t for pair in zip_longest(
+        [("fast", samples[i:i + chunk]) for i in range(0, len(samples), chunk)],
+        [("explained", explained[i:i + chunk]) for i in range(0, len(explained), chunk)]) for t in pair if t]
     out: Results = {}
-    for mode, group in (("fast", samples), ("explained", explained)):
-        for start in range(0, len(group), chunk):
-            if left is not None and left() <= 0 and out:
-                logger.warning("deadline: %s mode stopped after %d samples", mode, start)
-                break
-            judgements = judge_samples(group[start:start + chunk], engine, swap=True, fast=mode == "fast",
-                                       max_new_tokens=explained_tokens if mode == "explained" else None)
-            for j in judgements:
-                out[f"{j.sample_id}|{'-'.join(map(str, j.order))}|{mode}"] = {
-                    "verdict": j.verdict, "raw": j.raw, "status": str(getattr(j.status, "value", j.status))}
+    for n, (mode, group) in enumerate(tasks):
+        if left is not None and left() <= 0 and out:
+            logger.warning("deadline: %d of %d chunks judged", n, len(tasks))
+            break
+        judgements = judge_samples(group, engine, swap=True, fast=mode == "fast",
+                                   max_new_tokens=explained_tokens if mode == "explained" else None)
+        for j in judgements:
+            out[f"{j.sample_id}|{'-'.join(map(str, j.order))}|{mode}"] = {
+                "verdict": j.verdict, "raw": j.raw, "status": str(getattr(j.status, "value", j.status))}
     return out
 
 

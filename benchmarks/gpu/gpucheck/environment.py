@@ -60,7 +60,7 @@ def use_site() -> None:
     """Put the check's own package folder on sys.path (where Ray / SmolLM2 may be installed)."""
     if SITE.is_dir() and str(SITE) not in sys.path:
         sys.path.insert(0, str(SITE))
-        importlib.invalidate_caches()
+    importlib.invalidate_caches()  # a folder that was empty or missing at start-up is looked at again
 
 
 def vllm_python() -> str | None:

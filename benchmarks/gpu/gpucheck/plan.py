@@ -16,7 +16,7 @@ TINY = {"hidden_size": 64, "num_layers": 2, "num_heads": 4, "num_kv_heads": 2,
 
 #: seconds each stage may take at most (the whole run is capped by Plan.budget_s as well)
 GPU_STAGE_BUDGETS = {"env": 20, "install": 150, "peak": 15, "base": 90, "speed_model": 60, "vllm": 200,
-                     "speed_hf": 100, "agree_cpu": 70, "agree_hf": 30, "lora": 50, "ray": 50}
+                     "speed_hf": 100, "agree_cpu": 90, "agree_hf": 30, "lora": 50, "ray": 50}
 
 
 @dataclass
@@ -74,7 +74,7 @@ def dry_plan(**overrides: Any) -> Plan:
     values: dict[str, Any] = dict(
         dry_run=True, device="cpu", budget_s=600.0, judge_base="random", judge_shape=dict(TINY),
         speed_shape=dict(TINY), agree_pairs=6, agree_explained_pairs=3, explained_tokens=12, speed_prompts=12,
-        ref_samples=3, hf_chunk=6, speed_saved_dtype="float32", vllm_chunk=6, peak_sizes=(256, 512), peak_seconds=0.4, lora_steps=20,
+        prompt_tokens=500, lora_max_length=768, ref_samples=3, hf_chunk=6, speed_saved_dtype="float32", vllm_chunk=6, peak_sizes=(256, 512), peak_seconds=0.4, lora_steps=20,
         lora_batch=2, install=False,
         stage_budgets={k: max(v, 120) for k, v in GPU_STAGE_BUDGETS.items()},
     )

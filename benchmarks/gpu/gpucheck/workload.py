@@ -58,15 +58,27 @@ def pair_samples(n: int, seed: int = 0, answer_words: tuple[int, int] = (20, 80)
 
 
 def val_shaped_samples(n: int, target_tokens: int, count_tokens: Callable[[str], int], seed: int = 1) -> list[Sample]:
-    """``n`` pairs whose JudgeLM prompts average about ``target_tokens`` tokens (calibrated on 32)."""
+    """``n`` pairs whose JudgeLM prompts average about ``target_tokens`` tokens.
+
+    Prompt length is the template's fixed part plus a share per answer word: two probes of 32
+    samples give both, and the answer length is solved for (a tiny tokenizer's template part alone
+    can be most of the target, which a plain rescaling would overshoot)."""
     from judgelm.prompts import render
 
-    words = target_tokens // 2  # first guess, both answers together; corrected once below
-    for _ in range(3):
-        probe = pair_samples(32, seed=seed, answer_words=(max(5, int(words * 0.3)), max(6, int(words * 0.7))))
-        mean = sum(count_tokens(render(s, template="judgelm", mode="pair")) for s in probe) / len(probe)
-        words = max(10, int(words * target_tokens / max(1.0, mean)))
-    return pair_samples(n, seed=seed, answer_words=(max(5, int(words * 0.3)), max(6, int(words * 0.7))), prefix="val")
+    def mean_tokens(words: int) -> float:
+        probe = pair_samples(32, seed=seed, answer_words=_spread(words))
+        return sum(count_tokens(render(s, template="judgelm", mode="pair")) for s in probe) / len(probe)
+
+    w1, w2 = max(20, target_tokens // 4), max(40, target_tokens)
+    m1, m2 = mean_tokens(w1), mean_tokens(w2)
+    per_word = max(1e-3, (m2 - m1) / (w2 - w1))
+    words = max(12, round(w1 + (target_tokens - m1) / per_word))
+    return pair_samples(n, seed=seed, answer_words=_spread(words), prefix="val")
+
+
+def _spread(words: int) -> tuple[int, int]:
+    """Per-answer word range for about ``words`` words in both answers together."""
+    return max(5, int(words * 0.3)), max(6, int(words * 0.7))
 
 
 def render_pair(sample: Sample) -> str:
