@@ -66,7 +66,8 @@ def convert_smollm2(out_dir: Path, gguf: Path | None = None) -> dict[str, Any]:
 
 def build_random_llama(out_dir: Path, shape: dict[str, int], texts: list[str], *, device: str = "cpu",
                        dtype: str = "bfloat16", max_position_embeddings: int = 4096, seed: int = 0) -> dict[str, Any]:
-    """A random-weight Llama of ``shape`` and a BPE tokenizer trained on ``texts``, initialised on
+    """A random-weight Llama of ``shape`` (its vocabulary: as many tokens as the BPE tokenizer trained
+    on ``texts`` reaches, at most ``shape["vocab_size"]``), initialised on
     ``device`` (a 7B model initialises in seconds on a GPU, minutes on a CPU) and saved as safetensors."""
     import torch
     from transformers import LlamaConfig, LlamaForCausalLM
@@ -75,15 +76,22 @@ def build_random_llama(out_dir: Path, shape: dict[str, int], texts: list[str], *
 
     tokenizer = train_tokenizer(texts, vocab_size=shape["vocab_size"])
     config = LlamaConfig(
-        vocab_size=max(shape["vocab_size"], len(tokenizer)), hidden_size=shape["hidden_size"],
+        # the tokenizer's own size, as ``judgelm bench`` does: made-up text does not fill a 32,000-token
+        # vocabulary, and ids no tokenizer knows would be picked by random weights and break detokenising
+        vocab_size=len(tokenizer), hidden_size=shape["hidden_size"],
         intermediate_size=shape["intermediate_size"], num_hidden_layers=shape["num_layers"],
         num_attention_heads=shape["num_heads"], num_key_value_heads=shape.get("num_kv_heads", shape["num_heads"]),
         max_position_embeddings=max_position_embeddings, bos_token_id=tokenizer.bos_token_id,
         eos_token_id=tokenizer.eos_token_id, pad_token_id=tokenizer.pad_token_id, tie_word_embeddings=False,
     )
     torch.manual_seed(seed)
-    with torch.device(device):
-        model = LlamaForCausalLM(config).to(getattr(torch, dtype))
+    default = torch.get_default_dtype()
+    torch.set_default_dtype(getattr(torch, dtype))  # initialise in the saved dtype: half the memory and time for bf16
+    try:
+        with torch.device(device):
+            model = LlamaForCausalLM(config)
+    finally:
+        torch.set_default_dtype(default)
     out_dir.mkdir(parents=True, exist_ok=True)
     model.save_pretrained(out_dir, safe_serialization=True)
     tokenizer.save_pretrained(out_dir)
@@ -93,7 +101,7 @@ def build_random_llama(out_dir: Path, shape: dict[str, int], texts: list[str], *
     if device.startswith("cuda"):
         torch.cuda.empty_cache()
     return {"source": "random", "portable_for_transformers_4": portable, "parameters": params, "saved_dtype": dtype, "tokenizer_vocab": len(tokenizer),
-            "vocab": config.vocab_size, "linear_params": linear_params(config), **shape}
+            "vocab": config.vocab_size, "linear_params": linear_params(config), "shape_asked": shape}
 
 
 def make_portable(folder: Path) -> dict[str, Any]:

@@ -15,7 +15,7 @@ TINY = {"hidden_size": 64, "num_layers": 2, "num_heads": 4, "num_kv_heads": 2,
         "intermediate_size": 256, "vocab_size": 512}
 
 #: seconds each stage may take at most (the whole run is capped by Plan.budget_s as well)
-GPU_STAGE_BUDGETS = {"env": 20, "install": 150, "peak": 15, "base": 90, "speed_model": 60, "vllm": 200,
+GPU_STAGE_BUDGETS = {"env": 20, "install": 150, "peak": 15, "base": 90, "speed_model": 120, "vllm": 200,
                      "speed_hf": 100, "agree_cpu": 90, "agree_hf": 30, "lora": 50, "ray": 50}
 
 

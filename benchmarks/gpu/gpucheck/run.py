@@ -72,17 +72,18 @@ def stage_peak(ctx: Context, st: Stage) -> None:
 def stage_base(ctx: Context, st: Stage) -> None:
     """The judge base: SmolLM2 converted to safetensors, else SmolLM2-shaped random weights."""
     p = ctx.plan
-    out = ctx.work / "judge-base"
     ctx.pairs = pair_samples(p.agree_pairs, seed=0)
     if p.judge_base == "smollm2":
         try:
-            st.figures.update(models.convert_smollm2(out))
-            ctx.judge_dir = out
+            st.figures.update(models.convert_smollm2(ctx.work / "judge-base"))
+            ctx.judge_dir = ctx.work / "judge-base"
             return
-        except Unavailable as exc:
-            st.figures["smollm2"] = f"unavailable ({exc})"
-            logger.warning("SmolLM2 unavailable (%s): random weights of its shape instead", exc)
+        except Exception as exc:  # noqa: BLE001 — missing package or a conversion that breaks: fall back
+            reason = str(exc) if isinstance(exc, Unavailable) else f"{type(exc).__name__}: {exc}"
+            st.figures["smollm2"] = f"unavailable ({reason})"
+            logger.warning("SmolLM2 unavailable (%s): random weights of its shape instead", reason)
     texts = [render_pair(s) for s in ctx.pairs]
+    out = ctx.work / "judge-base-random"
     st.figures.update(models.build_random_llama(out, p.judge_shape, texts, device=p.device, dtype="float32"))
     ctx.judge_dir = out
 

@@ -9,6 +9,7 @@ judgements the parent compares with the CPU reference.
 
 from __future__ import annotations
 
+import gc
 import json
 import logging
 import os
@@ -100,6 +101,7 @@ def run(spec: dict[str, Any]) -> dict[str, Any]:
             logger.exception("vllm %s failed", part)
             result[part] = {"error": f"{type(exc).__name__}: {exc}"}
         _write(out, result)
+        gc.collect()  # the first LLM's engine process ends with its last reference
     return result
 
 
