@@ -133,7 +133,7 @@ def test_the_vllm_part_runs_through_the_engine(tmp_path: Path, monkeypatch: pyte
 
     from judgelm.engines.hf import HFEngine
 
-    pairs = pair_samples(3, seed=0)
+    pairs = pair_samples(3, seed=0, answer_words=(5, 15))
     texts = [render_pair(s) for s in pairs]
     models.build_random_llama(tmp_path / "m", TINY, texts, dtype="float32")
     (tmp_path / "samples.jsonl").write_text("".join(s.model_dump_json() + "\n" for s in pairs))

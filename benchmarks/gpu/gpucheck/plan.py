@@ -73,10 +73,10 @@ def dry_plan(**overrides: Any) -> Plan:
     """The same stages on a CPU with tiny sizes (the test-suite runs it)."""
     values: dict[str, Any] = dict(
         dry_run=True, device="cpu", budget_s=600.0, judge_base="random", judge_shape=dict(TINY),
-        speed_shape=dict(TINY), agree_pairs=6, agree_explained_pairs=3, explained_tokens=12, speed_prompts=12,
-        prompt_tokens=500, lora_max_length=768, ref_samples=3, hf_chunk=6, speed_saved_dtype="float32", vllm_chunk=6, peak_sizes=(256, 512), peak_seconds=0.4, lora_steps=20,
-        lora_batch=2, install=False,
-        stage_budgets={k: max(v, 120) for k, v in GPU_STAGE_BUDGETS.items()},
+        speed_shape=dict(TINY), speed_saved_dtype="float32", agree_pairs=6, agree_explained_pairs=3,
+        explained_tokens=12, speed_prompts=12, prompt_tokens=500, ref_samples=3, hf_chunk=6, vllm_chunk=6,
+        peak_sizes=(256, 512), peak_seconds=0.4, lora_steps=5, lora_batch=2, lora_max_length=768,
+        install=False, stage_budgets={k: max(v, 120) for k, v in GPU_STAGE_BUDGETS.items()},
     )
     values.update(overrides)
     return Plan(**values)
