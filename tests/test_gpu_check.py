@@ -194,3 +194,18 @@ def test_smollm2_converts_to_a_folder_both_engines_read_alike(tmp_path: Path) ->
     engine = HFEngine(str(tmp_path / "smol"), device="cpu", dtype="float32")
     [j] = judge_samples(pair_samples(1), engine, fast=True)
     assert j.error is None and j.raw
+
+
+def test_without_a_registry_missing_packages_are_recorded_not_installed(monkeypatch: pytest.MonkeyPatch) -> None:
+    from gpucheck import environment
+
+    calls: list[list[str]] = []
+    monkeypatch.setattr(environment, "_present", lambda name: name == "ray")
+    monkeypatch.setattr(environment, "registry_reachable", lambda: (False, "no route"))
+    monkeypatch.setattr(environment, "_pip", lambda args, *a, **k: calls.append(args) or (True, ""))
+    monkeypatch.setattr(environment.importlib.util, "find_spec",
+                        lambda name, *a: object() if name == "ray" else None)
+    status = environment.install({"smollm2": True, "ray": True, "vllm": True}, lambda: 100.0)
+    assert calls == []  # no install tried without a registry
+    assert status["registry"] == "unreachable (no route)" and status["ray"] == "present"
+    assert status["vllm"].startswith("unavailable") and status["smollm2"].startswith("unavailable")

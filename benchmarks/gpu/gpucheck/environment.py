@@ -24,6 +24,9 @@ logger = logging.getLogger(__name__)
 
 SITE = Path(os.environ.get("JUDGELM_GPU_SITE", "/tmp/judgelm-gpu-site"))
 VLLM_VENV = Path(os.environ.get("JUDGELM_VLLM_VENV", "/tmp/judgelm-vllm-venv"))
+#: Ray's requirements that the GPU machine's image lacks (the image has click, filelock, msgpack,
+#: packaging, protobuf, pyyaml and requests)
+RAY_MISSING_DEPS = ["jsonschema", "jsonschema-specifications", "referencing", "rpds-py"]
 PIP_NET = ["--timeout", "15", "--retries", "1", "--disable-pip-version-check", "--no-input", "-q"]
 
 
@@ -125,7 +128,9 @@ def install(wanted: dict[str, bool], left: Any) -> dict[str, Any]:
         if importlib.util.find_spec("ray"):
             status["ray"] = "present"
         else:
-            ok, msg = _pip(["--target", str(SITE), "ray"], min(120.0, left()))
+            # --no-deps: a --target install would bring its own numpy & co. in front of the image's;
+            # of Ray's needs the GPU image lacks only jsonschema and its helpers
+            ok, msg = _pip(["--no-deps", "--target", str(SITE), "ray", *RAY_MISSING_DEPS], min(120.0, left()))
             use_site()
             status["ray"] = "installed" if ok and importlib.util.find_spec("ray") else f"unavailable ({msg})"
     if wanted.get("vllm"):
