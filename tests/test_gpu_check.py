@@ -121,33 +121,38 @@ def test_a_stage_past_its_budget_is_stopped(tmp_path: Path) -> None:
     assert stage["status"] == "timeout" and stage["seconds"] < 4
 
 
-def test_the_vllm_part_runs_through_the_engine(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """The check's vLLM process body, on a vLLM test double: throughput figures and judgements that
-    the comparison with the CPU reference lines up (the real vLLM only runs on a GPU)."""
-    import gpu_check_fake_vllm
+def test_the_vllm_stage_runs_its_process_and_reads_it_back(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The vLLM stage end to end on a vLLM test double (tests/gpu_check_fake_vllm.py, importable as
+    ``vllm`` in the stage's own process): spec, process, figures and judgements read back, and
+    judgements that line up with the CPU reference. The real vLLM only runs on a GPU."""
+    import time
 
-    monkeypatch.setitem(sys.modules, "vllm", gpu_check_fake_vllm)
-    from gpucheck import agree, models, vllm_run
-    from gpucheck.plan import TINY
+    from gpucheck import agree, environment, models, run
+    from gpucheck.plan import TINY, dry_plan
+    from gpucheck.record import Report
     from gpucheck.workload import pair_samples, render_pair
 
     from judgelm.engines.hf import HFEngine
 
+    fake = tmp_path / "fake" / "vllm"
+    fake.mkdir(parents=True)
+    (fake / "__init__.py").write_text((ROOT / "tests" / "gpu_check_fake_vllm.py").read_text())
+    monkeypatch.setenv("PYTHONPATH", str(tmp_path / "fake"))
+    monkeypatch.setattr(environment, "vllm_python", lambda: sys.executable)
     pairs = pair_samples(3, seed=0, answer_words=(5, 15))
-    texts = [render_pair(s) for s in pairs]
-    models.build_random_llama(tmp_path / "m", TINY, texts, dtype="float32")
-    (tmp_path / "samples.jsonl").write_text("".join(s.model_dump_json() + "\n" for s in pairs))
-    (tmp_path / "prompts.json").write_text(json.dumps(texts))
-    spec = {"speed_dir": str(tmp_path / "m"), "judge_dir": str(tmp_path / "m"), "speed_prompts": str(tmp_path / "prompts.json"),
-            "agree_samples": str(tmp_path / "samples.jsonl"), "explained_pairs": 2, "explained_tokens": 6,
-            "score_tokens": 4, "chunk": 2, "speed_memory": 0.5, "agree_memory": 0.1, "max_model_len": 2048,
-            "speed_budget_s": 60, "agreement_budget_s": 60, "out": str(tmp_path / "r.json")}
-    result = vllm_run.run(spec)
+    models.build_random_llama(tmp_path / "m", TINY, [render_pair(s) for s in pairs], dtype="float32")
+    plan = dry_plan(agree_pairs=3, agree_explained_pairs=2, explained_tokens=6, vllm_chunk=2)
+    ctx = run.Context(plan=plan, work=tmp_path, report=Report(tmp_path / "f.json", {}), judge_dir=tmp_path / "m",
+                      speed_dir=tmp_path / "m", pairs=pairs, prompts=[render_pair(s) for s in pairs])
+    with ctx.report.stage("vllm", 300, time.monotonic() + 300) as st:
+        run.stage_vllm(ctx, st)
+    stage = ctx.report.data["stages"]["vllm"]
+    assert stage["status"] == "ok" and stage["figures"]["returncode"] == 0, stage
+    result = stage["figures"]
     assert result["vllm_version"] == "0.0-test-double"
-    assert json.loads((tmp_path / "r.json").read_text())["speed"]["samples"] == 3  # the file is what the parent reads
     assert result["speed"]["samples"] == 3 and result["speed"]["samples_per_s"] > 0
-    assert 0 < result["speed"]["mean_completion_tokens"] <= 4 and result["speed"]["dense_prefill_flops"] > 0
-    got = result["agreement"]["results"]
+    assert 0 < result["speed"]["mean_completion_tokens"] <= plan.score_tokens and result["speed"]["dense_prefill_flops"] > 0
+    got = ctx.vllm_results
     assert len([k for k in got if k.endswith("|fast")]) == 6 and len([k for k in got if k.endswith("|explained")]) == 4
 
     engine = HFEngine(str(tmp_path / "m"), device="cpu", dtype="float32")

@@ -36,7 +36,8 @@ def main(argv: list[str] | None = None) -> int:
     data = run_check(plan, args.out, args.work)
     print("\n".join(summary_lines(data)))  # the script's own figures
     print(f"figures: {args.out}")
-    return 0
+    broken = [name for name, st in data["stages"].items() if st.get("status") in ("failed", "timeout")]
+    return 1 if broken else 0  # unavailable or skipped stages are not failures of the check
 
 
 if __name__ == "__main__":

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import signal
 import subprocess
 import tempfile
 import time
@@ -141,14 +142,21 @@ def stage_vllm(ctx: Context, st: Stage) -> None:
     paths = [str(Path(__file__).resolve().parents[1]), str(Path(judgelm.__file__).resolve().parents[1]),
              *filter(None, os.environ.get("PYTHONPATH", "").split(os.pathsep))]
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(dict.fromkeys(paths))}
-    try:
-        proc = subprocess.run([python, "-m", "gpucheck.vllm_run", str(spec_file)], env=env, timeout=st.left() + GRACE_S / 2,
-                              capture_output=True, text=True)
-        st.figures["returncode"] = proc.returncode
-        if proc.returncode:
-            st.figures["stderr_tail"] = proc.stderr[-2000:]
-    except subprocess.TimeoutExpired:
-        st.figures["returncode"] = "timeout"
+    log = ctx.work / "vllm-run.log"
+    with open(log, "w", encoding="utf-8") as sink:
+        # a session of its own, so that a timeout also ends vLLM's engine process (it holds the GPU)
+        proc = subprocess.Popen([python, "-m", "gpucheck.vllm_run", str(spec_file)], env=env, stdout=sink,
+                                stderr=subprocess.STDOUT, start_new_session=True)
+        try:
+            st.figures["returncode"] = proc.wait(timeout=max(1.0, st.left() + GRACE_S / 2))
+        except subprocess.TimeoutExpired:
+            st.figures["returncode"] = "timeout"
+        finally:  # also on the hard stop
+            if proc.poll() is None:
+                os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait()
+    if st.figures["returncode"] != 0:
+        st.figures["log_tail"] = log.read_text(encoding="utf-8", errors="replace")[-2000:]
     result = json.loads(out.read_text(encoding="utf-8")) if out.is_file() else {}
     agreement_part = result.pop("agreement", {})
     ctx.vllm_results = agreement_part.pop("results", {})
