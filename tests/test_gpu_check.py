@@ -60,6 +60,12 @@ def test_figures_are_measured(dry_run: dict) -> None:
     assert fig["ray"]["replicas"] == 1 and fig["ray"]["errors"] == 0
     assert fig["ray"]["requests"] == 2 * plan["agree_pairs"]
     assert dry_run["goals"]["hf_speedup_over_reference"] == hf["speedup_b_over_a"]
+    bf16 = fig["agree_hf"]["hf_bfloat16"]
+    goal = dry_run["goals"]["agreement_goal_99"]["hf_bfloat16"]
+    if not any(bf16[m]["reference_parsed"] for m in ("fast", "explained")):  # random weights parse nothing
+        assert goal.startswith("vacuous")
+    else:
+        assert goal == (min(bf16[m]["verdict_agreement"] for m in ("fast", "explained")) >= 0.99)
 
 
 def test_agreement_compares_the_same_requests(dry_run: dict) -> None:

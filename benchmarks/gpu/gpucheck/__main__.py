@@ -17,8 +17,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--out", type=Path, default=Path("gpu-check.json"), help="figures JSON (rewritten after each stage)")
     ap.add_argument("--work", type=Path, default=None, help="keep the models and results here (default: a temp dir)")
     ap.add_argument("--skip", action="append", default=[], choices=STAGES, help="skip a stage (repeatable)")
-    ap.add_argument("--base", choices=("smollm2", "random"), default=None,
-                    help="judge base (GPU default smollm2, dry-run default random)")
+    ap.add_argument("--base", default=None,
+                    help="judge base: smollm2, random or a model folder (GPU default smollm2, dry-run default random)")
     ap.add_argument("--no-install", action="store_true", help="never run pip; missing packages are recorded")
     ap.add_argument("--budget", type=float, default=None, help="seconds for the whole run")
     ap.add_argument("--speed-prompts", type=int, default=None, help="prompts for the throughput runs")

@@ -27,7 +27,7 @@ class Plan:
     device: str  # cuda | cpu
     budget_s: float = 470.0  # the whole run, installs included (≤ 8 minutes with start-up)
     stage_budgets: dict[str, float] = field(default_factory=lambda: dict(GPU_STAGE_BUDGETS))
-    judge_base: str = "smollm2"  # smollm2 (the LM-judge issue's base) | random
+    judge_base: str = "smollm2"  # smollm2 (the LM-judge issue's base) | random | a model folder
     judge_shape: dict[str, int] = field(default_factory=lambda: dict(SMOLLM2_SHAPE))
     speed_shape: dict[str, int] = field(default_factory=lambda: dict(LLAMA_7B))
     #: dtype the speed model is saved in (what LoRA's base loads as; engines choose their own):
