@@ -14,8 +14,8 @@ the last rejected one is chosen. No multiplicity correction is needed along one 
 Two things can be guaranteed (``on``):
 
 * ``"all"`` — the agreement of the **final cascade output on every item**: the last stage never
-  abstains, the earlier stages' thresholds move together along one path (a common escalation
-  quantile of their calibration confidences), from "everything to the last stage" towards
+  abstains, the earlier stages' thresholds move together along one path (each escalates the same
+  share s of the calibration items reaching it, s from the budget cap down to 0), from "everything to the last stage" towards
   "stage 1 keeps everything".
 * ``"kept"`` — Trust-or-Escalate's guarantee: the agreement on the items **some stage keeps**.
   Every stage, the last included, abstains below its threshold; each stage is tested on the
@@ -170,12 +170,15 @@ def route(conf: np.ndarray, thresholds: Sequence[float], *, last_abstains: bool)
 
 
 def _quantile_thresholds(conf: np.ndarray, share: float) -> list[float]:
-    """Per stage (all but the last): the threshold escalating the ``share`` least confident calibration items."""
+    """Per stage but the last, in turn: the threshold escalating the ``share`` least confident of the
+    calibration items that reach it (label-free, so the path is fixed before any test)."""
     out = []
+    open_ = np.ones(len(conf), dtype=bool)
     for k in range(conf.shape[1] - 1):
-        c = np.sort(conf[:, k])
+        c = np.sort(conf[open_, k])
         j = int(round(share * len(c)))
         out.append(float("inf") if j >= len(c) else float(c[j]))
+        open_ &= ~(conf[:, k] >= out[-1])
     out.append(-float("inf"))
     return out
 

@@ -46,7 +46,8 @@ def curve_figure(curve: "Curve", sent_share: float | None = None, title: str = "
     ax.set_xlim(0, 100)
     ax.grid(alpha=0.25)
     ax.spines[["top", "right"]].set_visible(False)
-    ax.legend(frameon=False, fontsize=8, loc="lower right")
+    # below the axes: inside, the legend covered the stage-1 line (issue 19)
+    ax.legend(frameon=False, fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.16), ncol=2)
     if title:
         ax.set_title(title, fontsize=11, loc="left")
     fig.tight_layout()
@@ -120,6 +121,115 @@ def write_report(result: "CascadeResult", out_dir: str | Path, title: str = "Cas
     files["report"] = out_dir / "report.html"
     files["report"].write_text(render_html(result, uri, title), encoding="utf-8")
     return files
+
+
+def _guarantee_sentence(g: dict[str, Any]) -> str:
+    what = ("the final verdicts on every deployed sample" if g["on"] == "all"
+            else "the verdicts on the samples some stage keeps (the rest is left undecided)")
+    if not g["guaranteed"]:
+        return (f"Agreement {_pct(g['alpha'])} could NOT be proven on the {g['n_calibration']} calibration samples; "
+                "nothing is guaranteed. " + " ".join(g["notes"]))
+    return (f"Guaranteed: agreement ≥ {_pct(g['alpha'])} on {what}, with probability ≥ {1 - g['delta']:.2f} "
+            f"(delta {g['delta']}), calibrated on {g['n_calibration']} labelled samples with the "
+            f"{g['confidence']} confidence (p = {g['p_value']:.4f}).")
+
+
+def render_guarantee_html(result: Any, image_uri: str | None, title: str) -> str:
+    """The guarantee, the plan with the coverage of each stage, the costs and what gold says."""
+    summ = result.summary()
+    g, cov, led = summ["guarantee"], summ["coverage"], summ["ledger"]
+    ev = summ.get("evaluation", {})
+    rows = []
+    for c, sp in zip(cov, g["stages"]):
+        ag = next((x["agreement"] for x in ev.get("stages", []) if x["stage"] == c["stage"]), None)
+        rows.append([str(c["stage"]), c["judge"], "" if c["threshold"] is None else f"{c['threshold']:.4f}",
+                     f"{sp['calib_coverage']:.1%}", str(c["received"]), str(c["kept"]), _pct(c["coverage"]), _pct(ag)])
+    cost_rows = [[str(s["stage"]), s["judge"], str(s["samples"]), str(s["calls"]), f"${s['usd']:.4f}",
+                  f"{s['wall_s']:.1f}s", "recorded" if s["recorded"] else "live"] for s in led["stages"]]
+    cal_rows = [[str(s["stage"]), s["judge"], str(s["samples"]), str(s["calls"]), f"${s['usd']:.4f}",
+                 f"{s['wall_s']:.1f}s", "recorded" if s["recorded"] else "live"] for s in led["calibration"]]
+    alone = led["strong_alone"]
+    parts = [f"<h1>{html.escape(title)}</h1>", f"<p><b>{html.escape(_guarantee_sentence(g))}</b></p>",
+             "<h2>Escalation plan (deployed samples)</h2>",
+             _table(rows, ["stage", "judge", "threshold", "kept on calibration", "received", "kept", "coverage",
+                           "agreement on kept"]),
+             f"<p>Undecided: {summ['undecided']} of {summ['deployed']}.</p>",
+             "<h2>Cost</h2>", _table(cost_rows, ["stage", "judge", "samples", "calls", "USD", "time", "source"]),
+             f"<p>The strong judge on every deployed sample would take {alone['calls']:.0f} calls, ${alone['usd']:.4f}: "
+             f"the cascade saves {alone['calls_saved']:.0f} calls ({alone['share_saved']:.1%} of its samples), "
+             f"${alone['usd_saved']:.4f}.</p>",
+             "<h3>Calibration (every stage on every calibration sample)</h3>",
+             _table(cal_rows, ["stage", "judge", "samples", "calls", "USD", "time", "source"])]
+    if ev:
+        met = ev["guarantee_met"]
+        parts += [f"<h2>Against gold ({ev['n']} deployed samples)</h2>",
+                  _table([["on what the guarantee covers", _pct(ev["agreement_covered"]), _pct(ev["coverage"])],
+                          ["on every deployed sample", _pct(ev["agreement_all"]), "100.00%"]],
+                         ["verdicts", "agreement", "coverage"]),
+                  f"<p>Guarantee {'met' if met else 'missed' if met is False else 'not claimed'} on this run; "
+                  f"escalated to the last stage: {_pct(ev['escalated_to_last'])}.</p>"]
+    st = summ.get("study")
+    if st:
+        parts += ["<h2>Does it hold? Random calibration splits</h2>",
+                  f"<p>{st['splits']} splits by prompt ({_pct(st['share'])} of the prompts calibrate, the rest is held "
+                  f"back): failure rate <b>{_pct(st['failure_rate'])}</b> (must be ≤ {_pct(st['delta'])}), guarantee "
+                  f"claimed on {_pct(st['claim_rate'])}; held-back agreement mean {_pct(st['agreement_mean'])}, "
+                  f"escalated mean {_pct(st['escalated_mean'])}.</p>"]
+    if result.curve is not None:
+        if image_uri:
+            parts.append(f'<img alt="agreement vs share escalated" src="{image_uri}">')
+        crow = [[f"{100 * p.share:.0f}%", str(p.sent), _pct(p.agreement), _pct(p.kept_agreement), _pct(p.sent_agreement)]
+                for p in result.curve.table]
+        parts += ["<h2>Agreement vs. share escalated (deployed samples)</h2>",
+                  _table(crow, ["escalated", "n", "agreement", "stage 1 on kept", "last stage on escalated"])]
+    style = ("body{font-family:system-ui,sans-serif;max-width:960px;margin:2em auto;color:#1e293b}"
+             "table{border-collapse:collapse;margin:1em 0}td,th{padding:4px 10px;border-bottom:1px solid #e2e8f0;"
+             "text-align:right}th{color:#64748b;font-weight:600}img{max-width:100%}")
+    return (f"<!doctype html><html><head><meta charset='utf-8'><title>{html.escape(title)}</title>"
+            f"<style>{style}</style></head><body>{''.join(parts)}</body></html>")
+
+
+def write_guarantee_report(result: Any, out_dir: str | Path, title: str) -> dict[str, Path]:
+    """curve.png (two stages, recorded last stage) and report.html for a guaranteed run."""
+    from judgelm.report.plots import to_data_uri
+
+    out_dir = Path(out_dir)
+    files: dict[str, Path] = {}
+    uri = None
+    if result.curve is not None:
+        n = len(result.stage_of)
+        share = sum(1 for v in result.stage_of.values() if v != 1) / max(1, n)
+        fig = curve_figure(result.curve, sent_share=share, title=title)
+        files["curve_png"] = out_dir / "curve.png"
+        fig.savefig(files["curve_png"], bbox_inches="tight")
+        uri = to_data_uri(fig)
+    files["report"] = out_dir / "report.html"
+    files["report"].write_text(render_guarantee_html(result, uri, title), encoding="utf-8")
+    return files
+
+
+def describe_guarantee(summary: dict[str, Any]) -> str:
+    """What the command prints for a guaranteed run: the guarantee, the plan, the cost saved."""
+    g = summary["guarantee"]
+    lines = [_guarantee_sentence(g)]
+    for c in summary["coverage"]:
+        th = "keeps all it receives" if c["threshold"] is None and c["kept"] == c["received"] else (
+            "keeps none" if c["threshold"] is None else f"keeps confidence ≥ {c['threshold']:.4f}")
+        lines.append(f"  stage {c['stage']} {c['judge']}: received {c['received']}, kept {c['kept']} "
+                     f"({100 * c['coverage']:.1f}% of {summary['deployed']}); {th}")
+    if summary["undecided"]:
+        lines.append(f"  undecided (no stage sure enough): {summary['undecided']}")
+    a = summary["ledger"]["strong_alone"]
+    lines.append(f"  cost: the strong judge alone would take ~{a['calls']:.0f} calls, ${a['usd']:.4f}; saved "
+                 f"{a['calls_saved']:.0f} calls ({100 * a['share_saved']:.1f}%), ${a['usd_saved']:.4f}; calibration "
+                 f"judged {summary['calibration']} samples with every stage")
+    ev = summary.get("evaluation")
+    if ev:
+        met = ev["guarantee_met"]
+        lines.append(f"  against gold on {ev['n']} deployed samples: agreement {100 * (ev['agreement_covered'] or 0):.2f}% "
+                     f"on {100 * ev['coverage']:.1f}% covered ({'met' if met else 'MISSED' if met is False else 'no claim'}); "
+                     f"on all {100 * ev['agreement_all']:.2f}%; escalated to the last stage {100 * ev['escalated_to_last']:.1f}%")
+    return "\n".join(lines)
 
 
 def describe(summary: dict[str, Any]) -> str:
