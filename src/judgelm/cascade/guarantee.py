@@ -20,7 +20,7 @@ Two things can be guaranteed (``on``):
 * ``"kept"`` — Trust-or-Escalate's guarantee: the agreement on the items **some stage keeps**.
   Every stage, the last included, abstains below its threshold; each stage is tested on the
   calibration items that reach it at level ``delta / K`` (Bonferroni over the K stages), its
-  candidates ordered from the most confident 10 % kept upwards. What no stage keeps is left
+  candidates ordered from the most confident 10 % kept upwards in steps of 1 %. What no stage keeps is left
   undecided (reported as the coverage).
 """
 
@@ -48,7 +48,7 @@ def p_value(correct: int, n: int, alpha: float) -> float:
 
 
 @dataclass(frozen=True)
-class Tester:
+class AgreementTest:
     """The test of H0 "agreement < alpha" on the covered calibration items.
 
     * ``"binomial"``: the exact binomial tail (:func:`p_value`): items are independent draws,
@@ -183,7 +183,7 @@ def _quantile_thresholds(conf: np.ndarray, share: float) -> list[float]:
     return out
 
 
-def calibrate_all(conf: np.ndarray, correct: np.ndarray, alpha: float, delta: float, tester: Tester,
+def calibrate_all(conf: np.ndarray, correct: np.ndarray, alpha: float, delta: float, tester: AgreementTest,
                   *, steps: int = 100, max_escalate: float = 1.0) -> Plan:
     """``on="all"``: thresholds whose final-output agreement on every item is ≥ alpha w.p. ≥ 1 − delta.
 
@@ -219,9 +219,12 @@ def calibrate_all(conf: np.ndarray, correct: np.ndarray, alpha: float, delta: fl
     return _plan(conf, correct, th, who, alpha, delta, "all", True, p, tested)
 
 
-def calibrate_kept(conf: np.ndarray, correct: np.ndarray, alpha: float, delta: float, tester: Tester) -> Plan:
+def calibrate_kept(conf: np.ndarray, correct: np.ndarray, alpha: float, delta: float, tester: AgreementTest,
+                   *, steps: int = 100) -> Plan:
     """``on="kept"``: per stage in turn, the lowest threshold whose kept agreement is ≥ alpha
-    w.p. ≥ 1 − delta/K, on the calibration items that reach the stage; the last stage abstains too."""
+    w.p. ≥ 1 − delta/K, on the calibration items that reach the stage; the last stage abstains too.
+    Candidates keep the most confident q of the items reaching the stage, q = 10 %, 11 %, … 100 %
+    (the same 1/``steps`` grid as ``"all"``)."""
     n, k_stages = conf.shape
     d_k = delta / k_stages
     open_ = np.ones(n, dtype=bool)
@@ -230,10 +233,12 @@ def calibrate_kept(conf: np.ndarray, correct: np.ndarray, alpha: float, delta: f
     for k in range(k_stages):
         th = float("inf")
         cs = np.sort(conf[open_, k])[::-1]
-        start = max(1, int(np.ceil(KEPT_START * len(cs))))
-        for m in range(start, len(cs) + 1):  # keep the m most confident (equal values together)
-            if m < len(cs) and cs[m] == cs[m - 1]:
+        last_m = 0
+        for j in range(int(np.ceil(KEPT_START * steps - 1e-9)), steps + 1):
+            m = max(1, int(round(j / steps * len(cs))))
+            if not len(cs) or m == last_m:
                 continue
+            last_m = m
             tested += 1
             covered = open_ & (conf[:, k] >= cs[m - 1])
             if tester.p(correct[:, k], covered, alpha) > d_k:
@@ -272,7 +277,7 @@ def _plan(conf: np.ndarray, correct: np.ndarray, th: Sequence[float], who: np.nd
 
 
 def calibrate(conf: np.ndarray, correct: np.ndarray, alpha: float, delta: float, on: GuaranteeOn = "all",
-              tester: Tester | None = None, steps: int = 100, max_escalate: float = 1.0) -> Plan:
+              tester: AgreementTest | None = None, steps: int = 100, max_escalate: float = 1.0) -> Plan:
     """The thresholds for guarantee ``on`` ("all" or "kept"); see the module docstring.
     ``tester`` defaults to the exact binomial test (independent items)."""
     conf = np.asarray(conf, dtype=float)
@@ -283,11 +288,11 @@ def calibrate(conf: np.ndarray, correct: np.ndarray, alpha: float, delta: float,
         raise ValueError("a cascade needs at least two stages")
     if not 0.0 < alpha < 1.0 or not 0.0 < delta < 1.0:
         raise ValueError("the guaranteed level and delta must be within (0, 1)")
-    tester = tester or Tester("binomial")
+    tester = tester or AgreementTest("binomial")
     if tester.clusters is not None and len(tester.clusters) != len(conf):
         raise ValueError("the tester needs one prompt index per calibration item")
     if on == "all":
         return calibrate_all(conf, correct, alpha, delta, tester, steps=steps, max_escalate=max_escalate)
     if on == "kept":
-        return calibrate_kept(conf, correct, alpha, delta, tester)
+        return calibrate_kept(conf, correct, alpha, delta, tester, steps=steps)
     raise ValueError(f"guarantee-on must be 'all' or 'kept', got {on!r}")

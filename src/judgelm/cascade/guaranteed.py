@@ -26,7 +26,7 @@ from typing import Any, Literal
 import numpy as np
 
 from judgelm.cascade.decisions import Decision, decide, merged_judgement
-from judgelm.cascade.guarantee import Plan, Tester, calibrate
+from judgelm.cascade.guarantee import Plan, AgreementTest, calibrate
 from judgelm.cascade.results import GuaranteedResult, StageLedger
 from judgelm.cascade.signals import Signal, agreement_confidence, length_signal, signal_from_decisions, \
     signal_from_judgements
@@ -199,7 +199,7 @@ def run_guaranteed(
     index = {k: j for j, k in enumerate(dict.fromkeys(keys))}
     clusters = np.array([index[k] for k in keys])
     m_deploy = len({prompt_key(s) for s in deploy})
-    tester = Tester("prompt", clusters, m_deploy) if test == "prompt" else Tester("binomial")
+    tester = AgreementTest("prompt", clusters, m_deploy) if test == "prompt" else AgreementTest("binomial")
 
     def arrays(ids: Sequence[str], mode: str) -> tuple[np.ndarray, list[dict[str, Decision]]]:
         decs = [s.decisions(ids) for s in st]
@@ -224,7 +224,7 @@ def run_guaranteed(
     open_ids = list(dep_ids)
     decided: dict[str, int] = {}
     dep_decs: list[dict[str, Decision]] = []
-    conf_of: dict[str, float] = {}
+    confs: dict[str, list[float]] = {}  # each stage's confidence on the samples it received
     for k, s in enumerate(st):
         if not open_ids:
             dep_decs.append({})
@@ -234,12 +234,13 @@ def run_guaranteed(
         dep_decs.append(d)
         earlier = [signal_from_decisions(f"stage{j + 1}", dep_decs[j]) for j in range(k)]
         c = stage_confidence(k, d, s.has_confidence(), plan.confidence, extra, earlier)
+        for i in open_ids:
+            confs.setdefault(i, []).append(round(c[i], 6))
         last = k == len(st) - 1
         th = plan.stages[k].threshold
         keep = [i for i in open_ids if c[i] >= th] if not (last and on == "all") else list(open_ids)
         for i in keep:
             decided[i] = k
-            conf_of[i] = c[i]
         kept = set(keep)
         open_ids = [i for i in open_ids if i not in kept]
 
@@ -252,7 +253,7 @@ def run_guaranteed(
         else:
             j = merged_judgement(dep_decs[k][i], k + 1)
             j.metadata.update(abstained=False)
-        j.metadata["cascade_confidence"] = round(conf_of.get(i, 0.0), 6)
+        j.metadata["stage_confidences"] = confs[i]  # stage 1's, stage 2's, … up to the deciding stage
         merged.append(j)
 
     ledgers = []

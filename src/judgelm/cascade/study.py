@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from judgelm.cascade.guarantee import Tester, calibrate, route
+from judgelm.cascade.guarantee import AgreementTest, calibrate, route
 from judgelm.schema import Sample
 
 logger = logging.getLogger(__name__)
@@ -71,8 +71,8 @@ def guarantee_study(
         cal = np.isin(keys, list(cal_groups))
         held = ~cal
         index = {k: c for c, k in enumerate(sorted(set(keys[cal])))}
-        tester = (Tester("prompt", np.array([index[k] for k in keys[cal]]), len(set(keys[held])))
-                  if test == "prompt" else Tester("binomial"))
+        tester = (AgreementTest("prompt", np.array([index[k] for k in keys[cal]]), len(set(keys[held])))
+                  if test == "prompt" else AgreementTest("binomial"))
         plans = {m: calibrate(conf[m][cal], correct[cal], alpha, delta / len(modes), on,  # type: ignore[arg-type]
                               tester, max_escalate=max_escalate) for m in modes}
         for m, p in plans.items():
