@@ -237,3 +237,42 @@ def test_cli_unprovable_level_says_so(shared_data, mini_judgements, tmp_path) ->
                      str(mini_judgements), "--stage2-predictions", str(p / "gpt-3.5-turbo-testset-v1.json"),
                      "--guarantee", "0.7", "--budget", "0.5", "--calibration", "0.5"])
     assert res.exit_code != 0 and "replaces --budget" in out
+
+
+# ---------------------------------------------------------------------------- live engines
+
+
+@pytest.fixture(scope="module")
+def server(tiny_llama):
+    from openai_stub_server import StubServer
+
+    with StubServer(tiny_llama) as srv:
+        yield srv
+
+
+@pytest.mark.skipif(not any(MINI_WEIGHTS.glob("*.safetensors")), reason="built-in judge weights not shipped")
+def test_cli_guarantee_live_stages_pay_calibration_plus_escalated_once(shared_data, server, tmp_path) -> None:
+    """Stage 1 the built-in judge, stage 2 an OpenAI-protocol server: stage 2 judges every calibration
+    sample and then only the deployed samples escalated to it; a rerun pays nothing again."""
+    server.completed.clear()
+    args = [str(shared_data / "pandalm" / "testset-v1.json"), "-o", str(tmp_path), "--limit", "40",
+            "--stage2", "openai:tiny", "--stage2-api-base", str(server.url), "--stage2-api", "completions",
+            "--stage2-price-in", "1000", "--stage2-price-out", "2000", "--no-cache",
+            "--guarantee", "0.6", "--calibration", "0.4", "--max-escalate", "0.5"]
+    res, out = _cli(args)
+    assert res.exit_code == 0, out
+    summary = json.loads((tmp_path / "summary.json").read_text())
+    led = summary["ledger"]
+    n_cal, n_dep = summary["calibration"], summary["deployed"]
+    escalated = summary["coverage"][1]["kept"]
+    assert n_cal + n_dep == 40 and 0 < escalated <= n_dep // 2 + 1
+    assert led["calibration"][1]["samples"] == n_cal and led["stages"][1]["samples"] == escalated
+    assert sum(server.completed.values()) == n_cal + escalated == led["calibration"][1]["calls"] + led["stages"][1]["calls"]
+    assert led["stages"][1]["usd"] > 0 and not led["stages"][1]["recorded"]
+    alone = led["strong_alone"]
+    assert alone["calls"] == pytest.approx(n_dep) and alone["usd_saved"] > 0
+    merged = [json.loads(line) for line in (tmp_path / "merged.jsonl").read_text().splitlines()]
+    assert sum(m["judge"] == "openai:tiny" for m in merged) == escalated
+    res2, out2 = _cli(args)
+    assert res2.exit_code == 0, out2
+    assert sum(server.completed.values()) == n_cal + escalated

@@ -71,14 +71,13 @@ class Stage:
                 raise ValueError(f"{self.source.predictions}: recorded judgements lack {len(missing)} of the "
                                  f"{len(want)} samples this stage must judge (e.g. ids {missing[:5]})")
             return
-        from judgelm.data.predictions import read_predictions
         from judgelm.judging.runner import run_judge
 
         t0 = time.perf_counter()
-        run_judge(todo, self.source.engine, out, **self.source.settings)
+        summary = run_judge(todo, self.source.engine, out, **self.source.settings)
         self.wall[part] = self.wall.get(part, 0.0) + time.perf_counter() - t0
         want = {s.id for s in todo}
-        for j in read_predictions(out, fmt="judgement"):
+        for j in summary.judgements:
             if j.sample_id in want:
                 self.judgements.setdefault(j.sample_id, []).append(j)
 
@@ -102,14 +101,12 @@ def load_signals(specs: Sequence[str | Path], samples: list[Sample], out_dir: Pa
         else:
             if engine_loader is None:
                 raise ValueError(f"signal {spec!r} is neither 'length' nor an existing file")
-            from judgelm.data.predictions import read_predictions as rp
             from judgelm.judging.runner import run_judge
 
             engine = engine_loader(str(spec))
             try:
-                path = out_dir / f"signal{i + 1}.jsonl"
-                run_judge(samples, engine, path, swap=True)
-                out.append(signal_from_judgements(str(spec), rp(path, fmt="judgement")))
+                summary = run_judge(samples, engine, out_dir / f"signal{i + 1}.jsonl", swap=True)
+                out.append(signal_from_judgements(str(spec), summary.judgements))
             finally:
                 engine.close()
     return out
