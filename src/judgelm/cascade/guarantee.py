@@ -142,6 +142,7 @@ class Plan:
     calib_lower_bound: float | None
     tested: int = 0  # candidates tested along the sequence
     confidence: str = "own"  # which confidence source the thresholds apply to
+    test: str = "binomial"  # the test of each candidate (AgreementTest.method)
     notes: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
@@ -292,7 +293,10 @@ def calibrate(conf: np.ndarray, correct: np.ndarray, alpha: float, delta: float,
     if tester.clusters is not None and len(tester.clusters) != len(conf):
         raise ValueError("the tester needs one prompt index per calibration item")
     if on == "all":
-        return calibrate_all(conf, correct, alpha, delta, tester, steps=steps, max_escalate=max_escalate)
-    if on == "kept":
-        return calibrate_kept(conf, correct, alpha, delta, tester, steps=steps)
-    raise ValueError(f"guarantee-on must be 'all' or 'kept', got {on!r}")
+        plan = calibrate_all(conf, correct, alpha, delta, tester, steps=steps, max_escalate=max_escalate)
+    elif on == "kept":
+        plan = calibrate_kept(conf, correct, alpha, delta, tester, steps=steps)
+    else:
+        raise ValueError(f"guarantee-on must be 'all' or 'kept', got {on!r}")
+    plan.test = tester.method
+    return plan

@@ -293,7 +293,7 @@ def write_guaranteed(result: GuaranteedResult, out_dir: str | Path, *, title: st
     """merged.jsonl, summary.json (plan, coverage, ledger, evaluation, study), curve.* and report.html."""
     import json
 
-    from judgelm.cascade.report import write_guarantee_report
+    from judgelm.cascade.guarantee_report import write_guarantee_report
     from judgelm.judging.state import write_jsonl_atomic
 
     out_dir = Path(out_dir)

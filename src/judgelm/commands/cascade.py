@@ -50,7 +50,7 @@ def _stage_source(value: str, prefix: str, opts: dict[str, Any], settings: dict[
 def _guaranteed(a: dict[str, Any]) -> None:
     """``--guarantee``: calibrate every stage's threshold with a finite-sample guarantee, then run."""
     from judgelm.cascade.guaranteed import run_guaranteed, write_guaranteed
-    from judgelm.cascade.report import describe_guarantee
+    from judgelm.cascade.guarantee_report import describe_guarantee
     from judgelm.cascade.study import format_study, guarantee_study
     from judgelm.data import read_samples
     from judgelm.data.errors import DataError
