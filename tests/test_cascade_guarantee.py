@@ -195,7 +195,8 @@ def test_cli_guarantee_plan_cost_and_gold(shared_data, mini_judgements, tmp_path
     saved = summary["ledger"]["strong_alone"]
     assert saved["calls"] == pytest.approx(summary["deployed"]) and saved["calls_saved"] == cov[0]["kept"]
     html = (tmp_path / "report.html").read_text()
-    assert "Escalation plan" in html and "failure rate" in html and "saves" in html
+    assert "Escalation plan" in html and "failure rate" in html and "calls saved" in html
+    assert 'data-report="cascade"' in html and '<style id="judgelm-style">' in html  # the shared page style
     assert (tmp_path / "curve.png").stat().st_size > 0 and summary["study"]["splits"] == 20
     assert "Guaranteed: agreement ≥ 66.00%" in out or "could NOT be proven" in out
 
