@@ -277,3 +277,25 @@ def test_cli_guarantee_live_stages_pay_calibration_plus_escalated_once(shared_da
     res2, out2 = _cli(args)
     assert res2.exit_code == 0, out2
     assert sum(server.completed.values()) == n_cal + escalated
+
+
+def test_fixed_half_with_the_agreement_confidence_reaches_the_goal(shared_data, mini_judgements, tmp_path) -> None:
+    """`--budget 0.5 --signal pandalm-7b`: the built-in judge's confidence and the local LM judge's vote;
+    the goal of issue 16 is ≥ 71.07% (gpt-3.5-turbo alone) with ≤ 50% escalated."""
+    from judgelm.cascade.policy import Policy
+    from judgelm.cascade.runner import format_table, run_cascade
+    from judgelm.data import read_samples
+
+    p = shared_data / "pandalm"
+    samples = list(read_samples(p / "testset-v1.json"))
+    kw = dict(out_dir=tmp_path, policy=Policy("budget", 0.5), stage1_predictions=mini_judgements,
+              stage2_predictions=p / "gpt-3.5-turbo-testset-v1.json")
+    plain = run_cascade(samples, **kw)
+    voted = run_cascade(samples, signals=[p / "pandalm-7b-testset-v1.json"], **kw)
+    print("\n" + format_table(voted.curve))
+    at_half, before = voted.evaluation["merged"]["agreement"], plain.evaluation["merged"]["agreement"]
+    reach = voted.curve.min_share_reaching(0.7107)
+    print(f"50% escalated: {100 * at_half:.2f}% (own confidence {100 * before:.2f}%); 71.07% first reached at "
+          f"{100 * reach.share:.1f}% escalated")
+    assert len(voted.sent) == 500 and at_half >= 0.7107 > before
+    assert reach.share <= 0.5

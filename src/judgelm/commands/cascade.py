@@ -267,7 +267,7 @@ def main(
             stage2_settings=dict(template=stage2_template or template, swap=stage2_swap, **common),
             calibration=calib, evaluate_ids=evaluate_ids,
             confidence_fallback="margin" if margin_confidence else "error", unparsed=unparsed,
-            fallback_to_stage1=fallback_to_stage1, seed=seed,
+            fallback_to_stage1=fallback_to_stage1, seed=seed, signals=signal or (),
         )
         write_outputs(result, output, title=f"Cascade on {input}")
     except DataError as exc:
