@@ -299,3 +299,23 @@ def test_fixed_half_with_the_agreement_confidence_reaches_the_goal(shared_data, 
           f"{100 * reach.share:.1f}% escalated")
     assert len(voted.sent) == 500 and at_half >= 0.7107 > before
     assert reach.share <= 0.5
+
+
+@pytest.mark.skipif(not any(MINI_WEIGHTS.glob("*.safetensors")), reason="built-in judge weights not shipped")
+def test_an_engine_is_a_signal_too(shared_data, mini_judgements, tmp_path) -> None:
+    """`--signal SPEC` judges every sample with that engine (how an LM judge plugs in); here the
+    built-in judge votes on the recorded PandaLM-7B stage 1's verdicts."""
+    p = shared_data / "pandalm"
+    res, out = _cli([str(p / "testset-v1.json"), "-o", str(tmp_path), "--limit", "60",
+                     "--stage1-predictions", str(p / "pandalm-7b-testset-v1.json"),
+                     "--stage2-predictions", str(p / "gpt-3.5-turbo-testset-v1.json"), "--signal", "mini",
+                     "--guarantee", "0.6", "--calibration", "0.5", "--no-cache"])
+    assert res.exit_code == 0, out
+    signal = [json.loads(x) for x in (tmp_path / "signal1.jsonl").read_text().splitlines()]
+    assert len(signal) == 120 and {s["judge"] for s in signal} == {"mini"}  # 60 samples, both orders
+    summary = json.loads((tmp_path / "summary.json").read_text())
+    assert summary["guarantee"]["confidence"] == "agreement"
+    # PandaLM-7B has no confidence of its own: its stage-1 confidence is the built-in judge's
+    # probability of the same verdict, so it takes more than the two values of a plain vote
+    merged = [json.loads(x) for x in (tmp_path / "merged.jsonl").read_text().splitlines()]
+    assert len({m["metadata"]["stage_confidences"][0] for m in merged}) > 2

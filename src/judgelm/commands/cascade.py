@@ -199,7 +199,8 @@ def main(
     test: Annotated[str, typer.Option("--test", help="prompt: prompt-level prediction bound on the deployed samples; "
                                                      "binomial: exact, for independent samples.")] = "prompt",
     max_escalate: Annotated[float, typer.Option(
-        "--max-escalate", min=0.0, max=1.0, help="Budget cap: escalate at most this share to the last stage.")] = 1.0,
+        "--max-escalate", min=0.0, max=1.0, help="Budget cap: each stage but the last escalates at most this share of what "
+                                              "it receives (two stages: the share sent to stage 2).")] = 1.0,
     study_splits: Annotated[int, typer.Option(
         "--study-splits", min=0, help="Also check the guarantee on N random calibration splits (recorded stages).")] = 0,
 ) -> None:
