@@ -128,9 +128,9 @@ def _cli(args: list[str]):
 
 
 def test_guarantee_holds_on_held_back_prompts_over_200_splits(shared_data, mini_judgements) -> None:
-    """The proof: 200 random splits by prompt (half calibrates, half is held back), level 66 %,
+    """The proof: 1,000 random splits by prompt (half calibrates, half is held back), level 66 %,
     delta 0.1, at most half escalated; confidence = agreement of the built-in judge with the
-    recorded PandaLM-7B (the local LM judge, one vote)."""
+    recorded PandaLM-7B (the local LM judge, one vote). The comparisons use 200 splits."""
     from judgelm.cascade.guaranteed import StageSource
     from judgelm.cascade.study import format_study, guarantee_study
     from judgelm.data import read_samples
@@ -140,14 +140,14 @@ def test_guarantee_holds_on_held_back_prompts_over_200_splits(shared_data, mini_
     stages = [StageSource(predictions=mini_judgements), StageSource(predictions=p / "gpt-3.5-turbo-testset-v1.json")]
     common = dict(alpha=0.66, delta=0.1, share=0.5, splits=200, max_escalate=0.5)
     study = guarantee_study(samples, stages, signals=[p / "pandalm-7b-testset-v1.json"], confidence="agreement",
-                            **common)
+                            **{**common, "splits": 1000})
     print("\n" + format_study(study))
-    assert study["splits"] == 200 and len(study["splits_detail"]) == 200
+    assert study["splits"] == 1000 and len(study["splits_detail"]) == 1000
     assert study["failure_rate"] <= 0.1  # the guarantee: P(claimed and missed on the held-back part) ≤ delta
     assert study["claim_rate"] > 0.5
     assert study["escalated_mean"] <= 0.5
     # the failure rate counts exactly the claimed splits whose held-back agreement is below the level
-    assert study["failure_rate"] == sum(r["guaranteed"] and r["agreement"] < 0.66 for r in study["splits_detail"]) / 200
+    assert study["failure_rate"] == sum(r["guaranteed"] and r["agreement"] < 0.66 for r in study["splits_detail"]) / 1000
 
     own = guarantee_study(samples, stages, confidence="own", **common)
     print(format_study(own))
