@@ -88,8 +88,10 @@ class Stage:
         return any(j.confidence is not None for js in self.judgements.values() for j in js)
 
 
-def load_signals(specs: Sequence[str | Path], samples: list[Sample], out_dir: Path, engine_loader: Any) -> list[Signal]:
-    """``length``, a recorded judgement file, or an engine spec (judged on every sample)."""
+def load_signals(specs: Sequence[str | Path], samples: list[Sample], out_dir: Path, engine_loader: Any,
+                 settings: dict[str, Any] | None = None) -> list[Signal]:
+    """``length``, a recorded judgement file, or an engine spec (judged on every sample, both orders,
+    with ``settings`` for :func:`judgelm.judging.runner.run_judge`, into ``out_dir/signalN.jsonl``)."""
     from judgelm.data.predictions import read_predictions
 
     out: list[Signal] = []
@@ -105,7 +107,7 @@ def load_signals(specs: Sequence[str | Path], samples: list[Sample], out_dir: Pa
 
             engine = engine_loader(str(spec))
             try:
-                summary = run_judge(samples, engine, out_dir / f"signal{i + 1}.jsonl", swap=True)
+                summary = run_judge(samples, engine, out_dir / f"signal{i + 1}.jsonl", **{"swap": True, **(settings or {})})
                 out.append(signal_from_judgements(str(spec), summary.judgements))
             finally:
                 engine.close()
@@ -151,12 +153,14 @@ def run_guaranteed(
     unparsed: str = "tie",
     seed: int = 0,
     engine_loader: Any = None,
+    signal_settings: dict[str, Any] | None = None,
 ) -> GuaranteedResult:
     """Calibrate every stage's threshold on the calibration part, then run the deployed part.
 
     ``calibration``: labelled samples, or a share in (0, 1) of the input's prompts (split with
     ``seed``; the rest is deployed and, where it has gold, scored). ``signals``: extra confidence
-    sources (see :func:`load_signals`). ``engine_loader``: spec → engine, for engine signals.
+    sources (see :func:`load_signals`). ``engine_loader``: spec → engine, for engine signals, judged
+    with ``signal_settings``.
     """
     from judgelm.data.split import prompt_key, split_by_prompt
 
@@ -186,7 +190,7 @@ def run_guaranteed(
     from judgelm.data.predictions import read_predictions
 
     st = [Stage(src, read_predictions(src.predictions) if src.predictions is not None else None) for src in stages]
-    extra = load_signals(signals, calib + deploy, out_dir, engine_loader)
+    extra = load_signals(signals, calib + deploy, out_dir, engine_loader, signal_settings)
 
     # ---- calibration: every stage judges every calibration sample
     for k, s in enumerate(st):

@@ -2,7 +2,9 @@
 
 Stage 1 (default: the built-in judge) judges every sample; the least confident go to stage 2
 (any engine, e.g. ``openai:gpt-4o`` or a large local judge behind ``--stage2-api-base``), by a
-fixed share (``--budget``) or a threshold calibrated on labelled data (``--target-agreement``).
+fixed share (``--budget``) or a threshold calibrated on labelled data (``--target-agreement``), or
+with a guaranteed agreement level (``--guarantee A --delta D --calibration N|FILE``: any number of
+stages via ``--stage-mid``, confidence from agreement via ``--signal``).
 Either stage can be a recorded judgement file instead (studies cost nothing). Writes
 merged.jsonl (each judgement tagged ``metadata.stage``), ledger.json, and with gold labels the
 agreement-vs-share curve (curve.csv/json/png) and report.html. See docs/cascade.md.
@@ -111,7 +113,8 @@ def _guaranteed(a: dict[str, Any]) -> None:
         params = dict(alpha=a["guarantee"], delta=a["delta"], on=a["guarantee_on"], signals=signals, confidence=conf,
                       test=a["test"], max_escalate=a["max_escalate"], unparsed=a["unparsed"], seed=a["seed"])
         result = run_guaranteed(samples, out_dir=a["output"], stages=stages, calibration=calibration,
-                                engine_loader=lambda spec: _engine(spec, "signal", eopts), **params)
+                                engine_loader=lambda spec: _engine(spec, "signal", eopts),
+                                signal_settings=dict(template=a["template"], **common), **params)
         if a["study_splits"]:
             share = calibration if isinstance(calibration, float) else 0.5
             result.study = guarantee_study(samples, stages, share=share, splits=a["study_splits"], **params)
