@@ -36,8 +36,10 @@ def render_guarantee_html(result: Any, image_uri: str | None, title: str) -> str
     alone = led["strong_alone"]
     head = [card("guaranteed agreement", f"{pct(g['alpha'])}<small>%</small>" if g["guaranteed"] else "none",
                  f"with probability ≥ {1 - g['delta']:.2f}, on {'every sample' if g['on'] == 'all' else 'kept samples'}"),
-            card("escalated to the last stage", f"{pct(cov[-1]['kept'] / max(1, summ['deployed']))}<small>%</small>",
-                 f"{cov[-1]['kept']} of {summ['deployed']} deployed"),
+            (card("escalated to the last stage", f"{pct(cov[-1]['kept'] / max(1, summ['deployed']))}<small>%</small>",
+                  f"{cov[-1]['kept']} of {summ['deployed']} deployed") if g["on"] == "all" else
+             card("left undecided", f"{pct(summ['undecided'] / max(1, summ['deployed']))}<small>%</small>",
+                  f"{summ['undecided']} of {summ['deployed']} deployed: no stage sure enough")),
             card("strong-judge calls saved", f"{alone['calls_saved']:.0f}",
                  f"{pct(alone['share_saved'])}% of ~{alone['calls']:.0f}; ${alone['usd_saved']:.4f}")]
     if ev and ev.get("agreement_covered") is not None:
@@ -128,9 +130,12 @@ def describe_guarantee(summary: dict[str, Any]) -> str:
     ev = summary.get("evaluation")
     if ev:
         met = ev["guarantee_met"]
-        lines.append(f"  against gold on {ev['n']} deployed samples: agreement {100 * (ev['agreement_covered'] or 0):.2f}% "
-                     f"on {100 * ev['coverage']:.1f}% covered ({'met' if met else 'MISSED' if met is False else 'no claim'}); "
-                     f"on all {100 * ev['agreement_all']:.2f}%; escalated to the last stage {100 * ev['escalated_to_last']:.1f}%")
+        covered = (f"agreement {100 * ev['agreement_covered']:.2f}% on the {100 * ev['coverage']:.1f}% covered"
+                   if ev["agreement_covered"] is not None else "nothing covered")
+        lines.append(f"  against gold on {ev['n']} deployed samples: {covered} "
+                     f"({'met' if met else 'MISSED' if met is False else 'no claim'}); on all "
+                     f"{100 * ev['agreement_all']:.2f}%; escalated to the last stage or undecided "
+                     f"{100 * ev['escalated_to_last']:.1f}%")
     return "\n".join(lines)
 
 
