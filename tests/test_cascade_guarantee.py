@@ -13,7 +13,13 @@ import pytest
 from scipy.stats import binomtest
 
 from judgelm.cascade.decisions import Decision
-from judgelm.cascade.guarantee import AgreementTest, calibrate, lower_bound, p_value, route
+from judgelm.cascade.guarantee import (
+    AgreementTest,
+    calibrate,
+    lower_bound,
+    p_value,
+    route,
+)
 from judgelm.cascade.signals import Signal, agreement_confidence, length_signal
 
 MINI_WEIGHTS = Path(__file__).resolve().parents[1] / "src" / "judgelm" / "assets" / "mini"
@@ -138,7 +144,7 @@ def test_guarantee_holds_on_held_back_prompts_over_200_splits(shared_data, mini_
     p = shared_data / "pandalm"
     samples = list(read_samples(p / "testset-v1.json"))
     stages = [StageSource(predictions=mini_judgements), StageSource(predictions=p / "gpt-3.5-turbo-testset-v1.json")]
-    common = dict(alpha=0.66, delta=0.1, share=0.5, splits=200, max_escalate=0.5)
+    common = {"alpha": 0.66, "delta": 0.1, "share": 0.5, "splits": 200, "max_escalate": 0.5}
     study = guarantee_study(samples, stages, signals=[p / "pandalm-7b-testset-v1.json"], confidence="agreement",
                             **{**common, "splits": 1000})
     print("\n" + format_study(study))
@@ -288,8 +294,8 @@ def test_fixed_half_with_the_agreement_confidence_reaches_the_goal(shared_data, 
 
     p = shared_data / "pandalm"
     samples = list(read_samples(p / "testset-v1.json"))
-    kw = dict(out_dir=tmp_path, policy=Policy("budget", 0.5), stage1_predictions=mini_judgements,
-              stage2_predictions=p / "gpt-3.5-turbo-testset-v1.json")
+    kw = {"out_dir": tmp_path, "policy": Policy("budget", 0.5), "stage1_predictions": mini_judgements,
+              "stage2_predictions": p / "gpt-3.5-turbo-testset-v1.json"}
     plain = run_cascade(samples, **kw)
     voted = run_cascade(samples, signals=[p / "pandalm-7b-testset-v1.json"], **kw)
     print("\n" + format_table(voted.curve))

@@ -196,7 +196,7 @@ def _quantile_thresholds(conf: np.ndarray, share: float) -> list[float]:
     open_ = np.ones(len(conf), dtype=bool)
     for k in range(conf.shape[1] - 1):
         c = np.sort(conf[open_, k])
-        j = int(round(share * len(c)))
+        j = round(share * len(c))
         out.append(float("inf") if j >= len(c) else float(c[j]))
         open_ &= ~(conf[:, k] >= out[-1])
     out.append(-float("inf"))
@@ -213,7 +213,7 @@ def calibrate_all(conf: np.ndarray, correct: np.ndarray, alpha: float, delta: fl
     budget cap below 1 is still a fixed sequence, and usually a stronger one: a cheap stage that is
     better than the strong judge on its confident items makes the middle of the path the best part.
     """
-    n, k_stages = conf.shape
+    n, _k_stages = conf.shape
     everything = np.ones(n, dtype=bool)
     best: tuple[list[float], float] | None = None
     tested = 0
@@ -255,7 +255,7 @@ def calibrate_kept(conf: np.ndarray, correct: np.ndarray, alpha: float, delta: f
         cs = np.sort(conf[open_, k])[::-1]
         last_m = 0
         for j in range(int(np.ceil(KEPT_START * steps - 1e-9)), steps + 1):
-            m = max(1, int(round(j / steps * len(cs))))
+            m = max(1, round(j / steps * len(cs)))
             if not len(cs) or m == last_m:
                 continue
             last_m = m

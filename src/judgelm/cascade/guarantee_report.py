@@ -9,7 +9,19 @@ from typing import Any
 
 from judgelm.cascade.report import LEDGER_HEAD, curve_figure, curve_table, ledger_rows
 from judgelm.report.figures import save_png, to_data_uri
-from judgelm.report.page import card, cards, chip, definitions, esc, figure, grid, page, panel, pct, table
+from judgelm.report.page import (
+    card,
+    cards,
+    chip,
+    definitions,
+    esc,
+    figure,
+    grid,
+    page,
+    panel,
+    pct,
+    table,
+)
 
 
 def _pct(x: float | None) -> str:
@@ -84,8 +96,8 @@ def render_guarantee_html(result: Any, image_uri: str | None, title: str) -> str
                               curve_table(result.curve, "last stage on escalated"), wide=True))
     foot = definitions([
         ("guarantee", esc(guarantee_sentence(g))),
-        ("fixed-sequence testing", "thresholds are tested in an order fixed before looking at labels; the last "
-                                   "one proven before the first failure is used (docs/cascade.md)"),
+        ("fixed-sequence testing", ("thresholds are tested in an order fixed before looking at labels; the last "
+                                    "one proven before the first failure is used (docs/cascade.md)")),
         ("coverage", "share of the deployed samples a stage decides"),
     ])
     chips = [chip(f"{summ['deployed']} deployed"), chip(f"{summ['calibration']} calibration"),

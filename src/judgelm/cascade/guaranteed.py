@@ -26,10 +26,15 @@ from typing import Any, Literal
 import numpy as np
 
 from judgelm.cascade.decisions import Decision, decide, merged_judgement
-from judgelm.cascade.guarantee import Plan, AgreementTest, calibrate
+from judgelm.cascade.guarantee import AgreementTest, Plan, calibrate
 from judgelm.cascade.results import GuaranteedResult, StageLedger
-from judgelm.cascade.signals import Signal, agreement_confidence, length_signal, signal_from_decisions, \
-    signal_from_judgements
+from judgelm.cascade.signals import (
+    Signal,
+    agreement_confidence,
+    length_signal,
+    signal_from_decisions,
+    signal_from_judgements,
+)
 from judgelm.schema import Judgement, Sample
 
 logger = logging.getLogger(__name__)

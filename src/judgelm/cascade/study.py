@@ -42,7 +42,13 @@ def guarantee_study(
     seed: int = 0,
 ) -> dict[str, Any]:
     """Failure rate, refusal rate, mean escalated share, coverage and held-back agreement over ``splits`` splits."""
-    from judgelm.cascade.guaranteed import Stage, choose_plan, confidence_array, is_correct, load_signals
+    from judgelm.cascade.guaranteed import (
+        Stage,
+        choose_plan,
+        confidence_array,
+        is_correct,
+        load_signals,
+    )
     from judgelm.data.predictions import read_predictions
     from judgelm.data.split import prompt_key
 
@@ -67,7 +73,7 @@ def guarantee_study(
     for j in range(splits):
         g = list(groups)
         random.Random(seed + j).shuffle(g)
-        cal_groups = set(g[: max(1, int(round(len(g) * share)))])
+        cal_groups = set(g[: max(1, round(len(g) * share))])
         cal = np.isin(keys, list(cal_groups))
         held = ~cal
         index = {k: c for c, k in enumerate(sorted(set(keys[cal])))}

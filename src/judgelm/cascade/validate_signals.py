@@ -37,7 +37,7 @@ def compare(verdict: np.ndarray, gold: np.ndarray, candidates: dict[str, np.ndar
         auroc = (r[ok].sum() - n_pos * (n_pos + 1) / 2) / (n_pos * n_neg) if n_pos and n_neg else float("nan")
         order = np.argsort(-c, kind="stable")
         out[name] = {"auroc": float(auroc),
-                     **{f"agreement_top{q}": float(ok[order[: int(round(q / 100 * len(c)))]].mean()) for q in (50, 70)}}
+                     **{f"agreement_top{q}": float(ok[order[: round(q / 100 * len(c))]].mean()) for q in (50, 70)}}
     return out
 
 
@@ -73,7 +73,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     table = compare(np.array([r.verdict for r in res]), np.array([it.verdict for it in pairs]),
                     {"own": own, "agreement(own, length)": np.array([with_length[i] for i in ids])})
     out = {"validation_pairs": len(pairs), "recipe": str(recipe), "candidates": table}
-    print(json.dumps(out, indent=2))  # noqa: T201  (a script's output)
+    print(json.dumps(out, indent=2))
     return out
 
 
