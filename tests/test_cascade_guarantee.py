@@ -325,3 +325,24 @@ def test_an_engine_is_a_signal_too(shared_data, mini_judgements, tmp_path) -> No
     # probability of the same verdict, so it takes more than the two values of a plain vote
     merged = [json.loads(x) for x in (tmp_path / "merged.jsonl").read_text().splitlines()]
     assert len({m["metadata"]["stage_confidences"][0] for m in merged}) > 2
+
+
+@pytest.mark.skipif(not any(MINI_WEIGHTS.glob("*.safetensors")), reason="built-in judge weights not shipped")
+def test_a_live_middle_stage_judges_calibration_and_what_reaches_it(shared_data, tmp_path) -> None:
+    """recorded PandaLM-7B → the built-in judge live (`--stage-mid mini`) → recorded gpt-3.5."""
+    p = shared_data / "pandalm"
+    res, out = _cli([str(p / "testset-v1.json"), "-o", str(tmp_path), "--limit", "60",
+                     "--stage1-predictions", str(p / "pandalm-7b-testset-v1.json"), "--stage-mid", "mini",
+                     "--stage2-predictions", str(p / "gpt-3.5-turbo-testset-v1.json"),
+                     "--guarantee", "0.6", "--calibration", "0.5", "--max-escalate", "0.6", "--no-cache"])
+    assert res.exit_code == 0, out
+    summary = json.loads((tmp_path / "summary.json").read_text())
+    cov = summary["coverage"]
+    assert [c["stage"] for c in cov] == [1, 2, 3] and cov[1]["judge"] == "mini"
+    assert cov[1]["received"] == summary["deployed"] - cov[0]["kept"]
+    calib = [json.loads(x) for x in (tmp_path / "stage2.calibration.jsonl").read_text().splitlines()]
+    deployed = [json.loads(x) for x in (tmp_path / "stage2.jsonl").read_text().splitlines()] \
+        if cov[1]["received"] else []
+    assert len(calib) == 2 * summary["calibration"]  # both orders of every calibration sample
+    assert len(deployed) == 2 * cov[1]["received"]  # and only what stage 1 escalated
+    assert summary["ledger"]["stages"][1]["samples"] == cov[1]["received"] and not summary["ledger"]["stages"][1]["recorded"]
