@@ -189,7 +189,7 @@ def _iter_jsonl(path: Path, encoding: str) -> Iterator[RawRecord]:
             continue
         loc = Location(str(path), lineno, "line")
         try:
-            data = json.loads(line)
+            data = json.loads(line.rstrip("\r\n"))
         except json.JSONDecodeError as exc:
             err = _broken_line(path, lineno, line, exc)
             err.raw = line.rstrip("\r\n")
