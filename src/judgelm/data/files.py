@@ -78,9 +78,18 @@ def _line_at(data: bytes, offset: int) -> tuple[int, int]:
     return line, offset - start + 1
 
 
+_BOMS = ((codecs.BOM_UTF32_LE, "utf-32"), (codecs.BOM_UTF32_BE, "utf-32"),
+         (codecs.BOM_UTF16_LE, "utf-16"), (codecs.BOM_UTF16_BE, "utf-16"))
+
+
 def _decode_error(path: Path, exc: UnicodeDecodeError, line: int, file_offset: int, column: int,
                   encoding: str) -> DataError:
     bad = exc.object[exc.start : exc.start + 1]
+    if file_offset == 0:
+        for bom, name in _BOMS:
+            if bytes(exc.object[:len(bom)]) == bom:
+                return DataError(path, line, None, f"not valid {encoding} text: the file starts with a {name} "
+                                                   f"byte-order mark; pass --encoding {name}")
     return DataError(
         path, line, None,
         f"not valid {encoding} text: byte 0x{bad.hex()} at byte offset {file_offset} (column {column}); "

@@ -177,7 +177,8 @@ def _broken_line(path: Path, lineno: int, line: str, exc: json.JSONDecodeError) 
     hint = ""
     if text in ("{", "["):
         hint = f"; the line holds only {text!r}: a pretty-printed JSON document, but JSON lines need one whole object per line"
-    return DataError(path, lineno, None, f"broken JSON: {exc.msg} (column {exc.colno}){hint}")
+    near = line.rstrip("\r\n")[max(exc.pos - 10, 0) : exc.pos + 20]
+    return DataError(path, lineno, None, f"broken JSON: {exc.msg} (column {exc.colno}, near {near!r}){hint}")
 
 
 def _iter_jsonl(path: Path, encoding: str) -> Iterator[RawRecord]:

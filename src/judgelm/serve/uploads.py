@@ -40,7 +40,7 @@ def parse_jsonl(data: bytes, name: str = "upload.jsonl", fmt: str | None = None,
     ``skip_bad``: bad rows are left out and appended to ``rejected`` instead (file-level problems
     still raise)."""
     try:
-        text = data.decode("utf-8")
+        text = data.decode("utf-8", errors="replace" if skip_bad else "strict")  # skip_bad: bad lines skipped below
     except UnicodeDecodeError as exc:
         raise DataError(name, None, None, f"not UTF-8 text (byte {exc.start})") from None
     if not text.strip():
