@@ -401,3 +401,11 @@ def test_job_upload_skip_bad(shared_data: Path, tmp_path: Path) -> None:
                                                                     "request body:15"]
     finally:
         engine.close()
+
+
+def test_prompts_are_checked_before_the_judge_loads(examples_dir: Path, tmp_path: Path) -> None:
+    """A sample that does not fit the template (no reference to show) fails before the missing checkpoint."""
+    res = run_cli("judge", examples_dir / "pairs.jsonl", "-o", tmp_path / "o.jsonl", "--template", "pandalm",
+                  "--reference", "--judge", f"hf:{tmp_path / 'no-such-checkpoint'}")
+    (line,) = _error_lines(res.output)
+    assert res.exit_code == 1 and "reference" in line and "no-such-checkpoint" not in line

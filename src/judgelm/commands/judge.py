@@ -74,6 +74,7 @@ def main(
     from judgelm.data.errors import DataError
     from judgelm.data.intake import read_input
     from judgelm.engines import DEFAULT_JUDGE, load_engine, parse_spec
+    from judgelm.judging.requests import check_samples
     from judgelm.judging.runner import run_judge
     from judgelm.judging.state import RunBusy
 
@@ -100,6 +101,11 @@ def main(
         raise fail(exc, 2) from None
     except ValueError as exc:  # unknown format or encoding
         raise fail(f"{input}: {exc}", 2) from None
+    try:  # and every prompt renders (a sample that does not fit the template/mode, duplicate ids)
+        check_samples(intake.samples, template=template, mode=mode.value if mode else None, reference=reference,
+                      swap=swap, fast=fast, max_new_tokens=max_new_tokens)
+    except ValueError as exc:
+        raise fail(f"{input}: {exc}") from None
     engine: Any = spec
     if not workers and not ray_address:
         try:
