@@ -103,7 +103,6 @@ def main(
 def _judge(pairs: list[Any], path: Path, spec: str | None, *, template: str, swap: bool, no_cache: bool,
            options: dict[str, Any]) -> list[Any]:
     from judgelm.commands.options import engine_options
-    from judgelm.data.predictions import read_predictions
     from judgelm.engines import DEFAULT_JUDGE, load_engine, parse_spec
     from judgelm.judging.runner import run_judge
 
@@ -124,4 +123,4 @@ def _judge(pairs: list[Any], path: Path, spec: str | None, *, template: str, swa
              s.samples, s.requests, s.judged, s.resumed, s.ok, s.unparsed, s.errors)
     if s.errors:
         log.warning("%d request(s) failed: run the same command again to retry only those", s.errors)
-    return read_predictions(path, fmt="judgement")
+    return s.judgements
