@@ -409,3 +409,22 @@ def test_prompts_are_checked_before_the_judge_loads(examples_dir: Path, tmp_path
                   "--reference", "--judge", f"hf:{tmp_path / 'no-such-checkpoint'}")
     (line,) = _error_lines(res.output)
     assert res.exit_code == 1 and "reference" in line and "no-such-checkpoint" not in line
+
+
+def test_eval_prediction_file_errors(shared_data: Path, tmp_path: Path) -> None:
+    gold = shared_data / "pandalm" / "testset-v1.json"
+    recorded = shared_data / "pandalm" / "pandalm-7b-testset-v1.json"
+    folder = tmp_path / "preds"
+    folder.mkdir()
+    res = run_cli("eval", "--gold", gold, "--pred", folder)
+    assert res.exit_code == 2 and _error_lines(res.output) == [f"Error: {folder}: is a folder: give the predictions file"]
+    rows = json.loads(recorded.read_text(encoding="utf-8"))
+    rows[1]["pandalm_reason"] = "MARKER vu " + rows[1]["pandalm_reason"]
+    latin = tmp_path / "preds.json"  # ASCII JSON with one latin-1 word
+    latin.write_bytes(json.dumps(rows, indent=1).encode().replace(b"MARKER", "déjà".encode("latin-1")))
+    res = run_cli("eval", "--gold", gold, "--pred", latin, "--json")
+    (line,) = _error_lines(res.output)
+    assert res.exit_code == 2 and line.startswith(f"Error: {latin}:") and "byte 0xe9" in line
+    res = run_cli("eval", "--gold", gold, "--pred", latin, "--json", "--encoding", "latin-1", "--bootstrap", "50")
+    assert res.exit_code == 0, res.output
+    assert json.loads(res.stdout[res.stdout.index("{"):res.stdout.rindex("}") + 1])["n"] == 999

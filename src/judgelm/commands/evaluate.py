@@ -96,8 +96,9 @@ def main(
         intake = read_input(gold, gold_format, skip_bad=skip_bad, encoding=encoding)
         samples = intake.samples
         require_gold(samples, gold, intake.formats)
-        predictions = read_predictions(pred, fmt=pred_format)  # type: ignore[arg-type]
-        swapped = read_predictions(pred_swapped, fmt=pred_format) if pred_swapped else None  # type: ignore[arg-type]
+        predictions = read_predictions(pred, fmt=pred_format, encoding=encoding)  # type: ignore[arg-type]
+        swapped = (read_predictions(pred_swapped, fmt=pred_format, encoding=encoding)  # type: ignore[arg-type]
+                   if pred_swapped else None)
         result = evaluate(samples, predictions, swapped, unparsed=unparsed.value, n_boot=n_boot, seed=seed)  # type: ignore[arg-type]
     except (DataError, ValueError) as exc:
         raise fail(exc, 2) from None
