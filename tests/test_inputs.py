@@ -161,7 +161,7 @@ def test_unlabelled_pandalm_through_render_judge_and_cascade(shared_data: Path, 
 
 def _bad_files(shared_data: Path, tmp_path: Path) -> dict[str, tuple[Path, str]]:
     """name → (file made from real rows, what its one error line must say)."""
-    path, lines = _pandalm_jsonl(shared_data, tmp_path, 6, "base.jsonl")
+    _, lines = _pandalm_jsonl(shared_data, tmp_path, 6, "base.jsonl")
     rows = [json.loads(x) for x in lines]
     cases: dict[str, tuple[Path, str]] = {}
 

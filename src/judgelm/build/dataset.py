@@ -27,7 +27,7 @@ from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from judgelm.build.pairing import (
     Candidate,
@@ -41,6 +41,9 @@ from judgelm.build.pairing import (
 from judgelm.data.errors import DataError
 from judgelm.engines.openai import BUDGET_EXHAUSTED  # one wording for every budget stop
 from judgelm.schema import Answer, Gold, Judgement, ParseStatus, Sample
+
+if TYPE_CHECKING:
+    from judgelm.data.rejected import Rejects
 
 logger = logging.getLogger(__name__)
 
@@ -105,7 +108,7 @@ def make_pairs(
     *,
     references: dict[str, str] | None = None,
     questions: dict[str, str] | None = None,
-    rejects: Any = None,
+    rejects: Rejects | None = None,
 ) -> tuple[list[Sample], PairingReport]:
     """Sampled answer pairs as judge samples (id ``qid::model_a::model_b``, answers in shown order)."""
     report = PairingReport()
@@ -151,7 +154,7 @@ def build_live(
     resume: bool = True,
     cache: Any = True,
     progress: bool = False,
-    rejects: Any = None,
+    rejects: Rejects | None = None,
 ) -> dict[str, Any]:
     """Pair the answers, have ``teacher`` (an Engine or a judge spec) judge every pair in explained
     mode without (and, where a reference exists, with) the reference, and write the data set.
@@ -268,7 +271,7 @@ DEFAULT_PREFERENCE_SCORES = (8.0, 4.0, 6.0)
 
 
 def _alpaca_candidates(source: str | Path, preference_scores: tuple[float, float, float],
-                       counts: Counter, rejects: Any = None,
+                       counts: Counter, rejects: Rejects | None = None,
                        **read_opts: Any) -> dict[str, list[tuple[str, str, Sample]]]:
     from judgelm.data import read_samples
     from judgelm.data.registry import stable_id
@@ -310,14 +313,14 @@ def _alpaca_candidates(source: str | Path, preference_scores: tuple[float, float
     return by_q
 
 
-def _collecting(stream: Any, rejects: Any) -> Any:
+def _collecting(stream: Any, rejects: Rejects) -> Any:
     """Yield ``stream``'s samples; once it is exhausted, its skipped rows go to ``rejects``."""
     yield from stream
     rejects.add(stream.report.skipped)
 
 
 def _arena_candidates(source: str | Path, counts: Counter,
-                      rejects: Any = None) -> dict[str, list[tuple[str, str, Sample]]]:
+                      rejects: Rejects | None = None) -> dict[str, list[tuple[str, str, Sample]]]:
     """arena-bench grades grouped by question; every pair of graded models becomes one candidate pair."""
     from judgelm.data import read_samples
 
@@ -373,7 +376,7 @@ def build_recorded(
     *,
     options: BuildOptions | None = None,
     preference_scores: tuple[float, float, float] = DEFAULT_PREFERENCE_SCORES,
-    rejects: Any = None,
+    rejects: Rejects | None = None,
     **read_opts: Any,
 ) -> dict[str, Any]:
     """Build the data set from a teacher's recorded judgements, without calls.

@@ -20,12 +20,15 @@ from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from judgelm.data import read_answers
 from judgelm.data.answers import is_fastchat_answer
 from judgelm.data.errors import DataError
 from judgelm.data.records import iter_records
+
+if TYPE_CHECKING:
+    from judgelm.data.rejected import Rejects
 
 STRATEGIES = ("all", "random", "balanced")
 #: answer-file fields kept as the answer's metadata (the sampling settings recorded by ``generate``)
@@ -68,7 +71,7 @@ class PairingReport:
         }
 
 
-def read_candidates(path: str | Path, *, turn: int = 1, rejects: Any = None) -> list[Candidate]:
+def read_candidates(path: str | Path, *, turn: int = 1, rejects: Rejects | None = None) -> list[Candidate]:
     """Answers of a JudgeLM answer file (as written by ``judgelm generate``) or a FastChat answer file.
 
     ``turn`` (1-based) picks the turn of multi-turn answers; rows without that turn are skipped
@@ -119,7 +122,7 @@ def _candidate(row: Any, turn: int) -> Candidate:
 
 
 def collect(files: Iterable[str | Path], *, turn: int = 1, report: PairingReport | None = None,
-            rejects: Any = None) -> dict[str, dict[str, Candidate]]:
+            rejects: Rejects | None = None) -> dict[str, dict[str, Candidate]]:
     """question_id → model → candidate, over several answer files; empties and repeats dropped, counted.
     ``rejects`` (a :class:`judgelm.data.rejected.Rejects`): skip bad rows and collect them there."""
     report = report if report is not None else PairingReport()

@@ -16,7 +16,12 @@ from typing import Annotated, Any, Optional
 import typer
 
 from judgelm.commands.errors import fail
-from judgelm.commands.options import EncodingOption, ModeChoice, SkipBadOption, echo_rejects
+from judgelm.commands.options import (
+    EncodingOption,
+    ModeChoice,
+    SkipBadOption,
+    echo_rejects,
+)
 from judgelm.prompts.records import render_records
 
 log = logging.getLogger(__name__)

@@ -17,6 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from judgelm.data.errors import DataError
 from judgelm.data.records import Row, iter_records
+from judgelm.data.rejected import Rejects
 
 
 class AnswerRecord(BaseModel):
@@ -77,7 +78,7 @@ def _fastchat_answer(row: Row, choice: int) -> AnswerRecord:
     return AnswerRecord(question_id=_qid(row), model=str(row.req("model_id")), turns=turns, metadata=meta)
 
 
-def read_answers(source: str | Path, *, choice: int = 0, rejects: Any = None) -> Iterator[AnswerRecord]:
+def read_answers(source: str | Path, *, choice: int = 0, rejects: Rejects | None = None) -> Iterator[AnswerRecord]:
     """Answer records of a JudgeLM or FastChat answer file (or a folder of them).
 
     ``choice`` picks the sample index of FastChat files that store several generations.

@@ -46,7 +46,12 @@ from pydantic import ValidationError
 from judgelm.data.answers import is_fastchat_answer, is_judgelm_answer
 from judgelm.data.canonical import validation_error
 from judgelm.data.errors import DataError, Dropped
-from judgelm.data.files import DEFAULT_ENCODING, check_encoding, data_suffix, open_binary
+from judgelm.data.files import (
+    DEFAULT_ENCODING,
+    check_encoding,
+    data_suffix,
+    open_binary,
+)
 from judgelm.data.hub import HF_OPTIONS, hf_rows, looks_like_hub_id
 from judgelm.data.questions import is_prompt_row
 from judgelm.data.records import RawRecord, first_row

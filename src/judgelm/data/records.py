@@ -18,7 +18,13 @@ from pathlib import Path
 from typing import Any
 
 from judgelm.data.errors import DataError, Location, Unit
-from judgelm.data.files import DEFAULT_ENCODING, data_suffix, head, iter_lines, read_text
+from judgelm.data.files import (
+    DEFAULT_ENCODING,
+    data_suffix,
+    head,
+    iter_lines,
+    read_text,
+)
 
 logger = logging.getLogger(__name__)
 

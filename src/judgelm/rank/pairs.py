@@ -7,11 +7,14 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from judgelm.schema import Answer, Sample
+
+if TYPE_CHECKING:
+    from judgelm.data.rejected import Rejects
 
 logger = logging.getLogger(__name__)
 
@@ -72,7 +75,7 @@ def _is_answer_file(path: Path) -> bool:
 
 
 def load_answer_table(sources: Iterable[str | Path], *, questions: str | Path | None = None,
-                      rejects: Any = None) -> AnswerTable:
+                      rejects: Rejects | None = None) -> AnswerTable:
     """Answers from model answer files (JudgeLM ``{question_id, question_body, text, model}``, one file
     per model or one file with a model column; FastChat files with ``questions``) and from any
     sample file whose answers name their model (AlpacaEval ``annotations.json``: ``output_1`` of
