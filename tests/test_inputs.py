@@ -428,3 +428,20 @@ def test_eval_prediction_file_errors(shared_data: Path, tmp_path: Path) -> None:
     res = run_cli("eval", "--gold", gold, "--pred", latin, "--json", "--encoding", "latin-1", "--bootstrap", "50")
     assert res.exit_code == 0, res.output
     assert json.loads(res.stdout[res.stdout.index("{"):res.stdout.rindex("}") + 1])["n"] == 999
+
+
+def test_train_cli_reads_data_before_building_a_model(examples_dir: Path, tmp_path: Path) -> None:
+    lines = (examples_dir / "pairs.jsonl").read_text(encoding="utf-8").splitlines()
+    lines.insert(2, lines[2][:70])
+    src = tmp_path / "train.jsonl"
+    src.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    out = tmp_path / "judge"
+    res = run_cli("train", "--model", "tiny", "--data", src, "-o", out)
+    assert res.exit_code == 2 and _error_lines(res.output)[0].startswith(f"Error: {src}:3: broken JSON")
+    assert not out.exists()  # no tiny base model was built: the data failed first
+    # --skip-bad reaches the config: the bad row is written, the good ones go on (these six
+    # example pairs carry no teacher scores, so training itself then stops, naming that)
+    res = run_cli("train", "--model", "tiny", "--data", src, "-o", out, "--skip-bad", "--max-steps", "1")
+    assert "no usable training example" in res.output
+    rejected = [json.loads(x) for x in (out / "input.rejected.jsonl").read_text(encoding="utf-8").splitlines()]
+    assert [(r["line"], r["reason"][:11]) for r in rejected] == [(3, "broken JSON")]
