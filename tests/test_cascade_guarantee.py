@@ -346,3 +346,21 @@ def test_a_live_middle_stage_judges_calibration_and_what_reaches_it(shared_data,
     assert len(calib) == 2 * summary["calibration"]  # both orders of every calibration sample
     assert len(deployed) == 2 * cov[1]["received"]  # and only what stage 1 escalated
     assert summary["ledger"]["stages"][1]["samples"] == cov[1]["received"] and not summary["ledger"]["stages"][1]["recorded"]
+
+
+def test_guarantee_skip_bad_sets_a_broken_row_aside(shared_data, mini_judgements, tmp_path) -> None:
+    """`--skip-bad` (issue 13) holds for `--guarantee` too: the bad row is written aside and named."""
+    p = shared_data / "pandalm"
+    rows = [json.dumps(r) for r in json.loads((p / "testset-v1.json").read_text())[:80]]
+    rows[7] = rows[7][: len(rows[7]) // 2]  # a truncated line
+    data = tmp_path / "pandalm80.jsonl"
+    data.write_text("\n".join(rows) + "\n")
+    args = [str(data), "-o", str(tmp_path / "out"), "--stage1-predictions", str(mini_judgements),
+            "--stage2-predictions", str(p / "gpt-3.5-turbo-testset-v1.json"), "--guarantee", "0.6",
+            "--calibration", "0.5"]
+    res, out = _cli(args)
+    assert res.exit_code == 2 and f"{data}:8:" in out
+    res, out = _cli([*args, "--skip-bad"])
+    assert res.exit_code == 0, out
+    summary = json.loads((tmp_path / "out" / "summary.json").read_text())
+    assert summary["deployed"] + summary["calibration"] == 79 and "rejected" in out

@@ -55,8 +55,8 @@ def _guaranteed(a: dict[str, Any]) -> None:
     from judgelm.cascade.guaranteed import run_guaranteed, write_guaranteed
     from judgelm.cascade.guarantee_report import describe_guarantee
     from judgelm.cascade.study import format_study, guarantee_study
-    from judgelm.data import read_samples
     from judgelm.data.errors import DataError
+    from judgelm.data.intake import read_input
     from judgelm.engines import DEFAULT_JUDGE
 
     if any(a[k] is not None for k in ("budget", "target_agreement", "threshold")):
@@ -82,12 +82,15 @@ def _guaranteed(a: dict[str, Any]) -> None:
     eopts = dict(dtype=a["dtype"], device=a["device"])
     common = dict(reference=a["reference"], cache=not a["no_cache"])
     engines: list[Any] = []
-    try:
-        samples = list(read_samples(a["input"], fmt=a["format"], limit=a["limit"]))
+    try:  # every input is read and checked before an engine is loaded
+        intake = read_input(a["input"], a["format"], skip_bad=a["skip_bad"], limit=a["limit"], encoding=a["encoding"])
+        samples = intake.samples
         try:
             n_cal = float(cal_arg)
         except ValueError:
-            calibration: Any = list(read_samples(cal_arg))
+            calib_intake = read_input(cal_arg, skip_bad=a["skip_bad"], encoding=a["encoding"])
+            intake.rejects.add(calib_intake.rejects.errors)
+            calibration: Any = calib_intake.samples
         else:
             calibration = n_cal if n_cal < 1 else n_cal / max(1, len(samples))
             if not 0.0 < calibration < 1.0:
@@ -120,7 +123,9 @@ def _guaranteed(a: dict[str, Any]) -> None:
             share = calibration if isinstance(calibration, float) else 0.5
             result.study = guarantee_study(samples, stages, share=share, splits=a["study_splits"], **params)
         write_guaranteed(result, a["output"], title=f"Cascade with a guarantee on {a['input']}")
-    except (DataError, ValueError) as exc:
+    except DataError as exc:
+        raise fail(str(exc), 2) from None
+    except ValueError as exc:
         raise fail(str(exc)) from None
     finally:
         for e in engines:
@@ -135,6 +140,7 @@ def _guaranteed(a: dict[str, Any]) -> None:
         typer.echo("agreement vs. share escalated (deployed samples):")
         typer.echo(format_table(result.curve))
     typer.echo(f"output {a['output']}/merged.jsonl, plan {a['output']}/summary.json, report {a['output']}/report.html")
+    echo_rejects(intake, a["output"], folder=True)
 
 
 def main(
