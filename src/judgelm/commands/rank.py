@@ -17,6 +17,7 @@ from typing import Annotated, Any, Optional
 import typer
 
 from judgelm.commands.errors import fail
+from judgelm.commands.options import SkipBadOption, echo_rejects
 
 log = logging.getLogger(__name__)
 
@@ -44,10 +45,12 @@ def main(
     api: Annotated[Optional[str], typer.Option("--api", help="chat | completions (openai: judges).")] = None,
     dtype: Annotated[Optional[str], typer.Option("--dtype", help="hf: auto | bfloat16 | float32")] = None,
     device: Annotated[Optional[str], typer.Option("--device", help="hf: auto | cpu | cuda[:N]")] = None,
+    skip_bad: SkipBadOption = False,
 ) -> None:
     """Rank the models whose answers are in INPUTS, with intervals and the separable partial order."""
-    from judgelm.data import read_samples, write_samples
+    from judgelm.data import write_samples
     from judgelm.data.errors import DataError
+    from judgelm.data.intake import Intake, read_inputs
     from judgelm.rank.games import games_from_judgements, games_from_labels
     from judgelm.rank.pairs import build_pairs, load_answer_table
     from judgelm.rank.ratings import format_ranking, rank
@@ -58,14 +61,16 @@ def main(
     chosen = [m.strip() for m in models.split(",") if m.strip()] if models else None
     out = Path(output)
     out.mkdir(parents=True, exist_ok=True)
+    intake = Intake()
     try:
         if from_labels:
-            samples = [s for src in inputs for s in read_samples(src)]
+            intake = read_inputs(inputs, skip_bad=skip_bad)
+            samples = intake.samples
             if chosen:
                 samples = [s for s in samples if {a.model for a in s.answers} <= set(chosen)]
             games, stats = games_from_labels(samples)
         else:
-            table = load_answer_table(inputs, questions=questions)
+            table = load_answer_table(inputs, questions=questions, rejects=intake.rejects if skip_bad else None)
             log.info("answers per model: %s", table.coverage())
             pairs = build_pairs(table, models=chosen, max_prompts=max_prompts,
                                   pairs_per_prompt=pairs_per_prompt, seed=seed)
@@ -85,13 +90,14 @@ def main(
         ranking = rank(games, stats=stats, n_boot=n_boot, seed=seed, prior=prior)
         files = write_outputs(ranking, out, title=f"Ranking of {len(ranking.models)} models")
     except DataError as exc:
-        raise fail(str(exc)) from None
+        raise fail(str(exc), 2) from None
     except ValueError as exc:
         raise fail(str(exc)) from None
     typer.echo(f"{ranking.n_games} games on {ranking.n_prompts} prompts "
                f"({', '.join(f'{k} {v}' for k, v in stats.items())})")
     typer.echo(format_ranking(ranking))
     typer.echo(f"report {files['report']}")
+    echo_rejects(intake, out, folder=True)
 
 
 def _judge(pairs: list[Any], path: Path, spec: str | None, *, template: str, swap: bool, no_cache: bool,
