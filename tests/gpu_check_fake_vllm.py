@@ -41,13 +41,15 @@ class LLM:
     def get_tokenizer(self) -> Any:
         return self.tokenizer
 
-    def generate(self, prompts: list[str], params: list[SamplingParams], use_tqdm: bool = True) -> list[Any]:
+    def generate(self, prompts: list[str | dict[str, list[int]]], params: list[SamplingParams],
+                 use_tqdm: bool = True) -> list[Any]:
         return [self._one(p, sp) for p, sp in zip(prompts, params)]
 
-    def _one(self, prompt: str, sp: SamplingParams) -> Any:
+    def _one(self, prompt: str | dict[str, list[int]], sp: SamplingParams) -> Any:
         import torch
 
-        ids = self.tokenizer(prompt)["input_ids"]
+        # like vLLM: a text prompt is tokenized here, a TokensPrompt dict is taken as it is
+        ids = prompt["prompt_token_ids"] if isinstance(prompt, dict) else self.tokenizer(prompt)["input_ids"]
         seq, out_ids, steps = list(ids), [], []
         eos = self.tokenizer.eos_token_id
         text = ""
