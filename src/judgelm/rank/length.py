@@ -98,7 +98,7 @@ def instruction_difficulty(duels: Sequence[Duel]) -> dict[str, float]:
     ]).tocsr()
     y = np.array([d.score for d in rows], dtype=float)
     idx, labels, weights = _doubled(y)
-    clf = LogisticRegression(C=DIFFICULTY_C, fit_intercept=False, solver="lbfgs", max_iter=2000)
+    clf = LogisticRegression(C=DIFFICULTY_C, fit_intercept=False, solver="liblinear", max_iter=1000)
     clf.fit(x[idx], labels, sample_weight=weights)
     gamma = clf.coef_[0][2 * nm:]
     gamma = gamma - gamma.mean()
