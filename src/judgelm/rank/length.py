@@ -108,6 +108,7 @@ def instruction_difficulty(duels: Sequence[Duel]) -> dict[str, float]:
 def _fit_model(x: np.ndarray, y: np.ndarray) -> np.ndarray:
     """AlpacaEval's L1 LogisticRegressionCV on the continuous target, CV folds grouped by duel."""
     import sklearn
+    from sklearn.exceptions import ConvergenceWarning
     from sklearn.linear_model import LogisticRegressionCV
     from sklearn.metrics import get_scorer
     from sklearn.model_selection import GroupKFold
@@ -116,6 +117,7 @@ def _fit_model(x: np.ndarray, y: np.ndarray) -> np.ndarray:
     folds = min(N_SPLITS, len(y))
     with sklearn.config_context(enable_metadata_routing=True), warnings.catch_warnings():
         warnings.simplefilter("ignore", FutureWarning)
+        warnings.simplefilter("ignore", ConvergenceWarning)  # the grid's weakest penalties on small, separable data
         scorer = get_scorer("neg_log_loss").set_score_request(sample_weight=True)
         clf = LogisticRegressionCV(Cs=10, cv=GroupKFold(folds), scoring=scorer, l1_ratios=(1.0,), solver="liblinear",
                                    fit_intercept=False, random_state=RANDOM_STATE, use_legacy_attributes=False)
