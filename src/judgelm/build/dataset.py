@@ -136,13 +136,6 @@ def _answer(c: Candidate) -> Answer:
     return Answer(text=c.text, model=c.model, metadata=dict(c.metadata))
 
 
-def _read_judgements(path: Path) -> dict[str, Judgement]:
-    if not path.is_file():
-        return {}
-    with path.open(encoding="utf-8") as fh:
-        return {j.sample_id: j for j in (Judgement.model_validate_json(line) for line in fh if line.strip())}
-
-
 def build_live(
     answer_files: list[str | Path],
     out_dir: str | Path,
@@ -188,8 +181,8 @@ def build_live(
     finally:
         if owned:
             engine.close()
-    plain = _read_judgements(teacher_dir / "no_reference.jsonl")
-    refd = _read_judgements(teacher_dir / "with_reference.jsonl") if "with_reference" in runs else {}
+    plain = {j.sample_id: j for j in runs["no_reference"].judgements}
+    refd = {j.sample_id: j for j in runs["with_reference"].judgements} if "with_reference" in runs else {}
     teacher_report = Counter()
     rows = []
     for s in samples:

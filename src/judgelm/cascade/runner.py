@@ -42,12 +42,11 @@ def _index_recorded(path: str | Path, ids: set[str], stage: int) -> list[Judgeme
 
 
 def _judge(samples: list[Sample], engine: Any, out: Path, settings: dict[str, Any]) -> tuple[list[Judgement], float]:
-    from judgelm.data.predictions import read_predictions
     from judgelm.judging.runner import run_judge
 
     t0 = time.perf_counter()
-    run_judge(samples, engine, out, **settings)
-    return read_predictions(out, fmt="judgement"), time.perf_counter() - t0
+    summary = run_judge(samples, engine, out, **settings)
+    return summary.judgements, time.perf_counter() - t0
 
 
 def run_cascade(

@@ -46,14 +46,11 @@ def build_requests(
     Swapping is meaningful only with ≥ 2 presented answers (not in single/vqa grading).
     """
     from judgelm.prompts import render
-    from judgelm.prompts.render import default_mode, scoring_shape
+    from judgelm.prompts.render import presentation_orders, resolve_mode, scoring_shape
 
-    mode = mode or ("pair" if template == "pandalm" else default_mode(sample))
+    mode = resolve_mode(sample, template, mode)
     n_scores, _ = scoring_shape(sample, mode)
-    n = len(sample.answers)
-    orders = [list(range(n))]
-    if swap and mode not in PINNED_MODES and n >= 2:
-        orders.append(list(reversed(range(n))))
+    orders = presentation_orders(len(sample.answers), mode, swap)
     max_new = max_new_tokens or DEFAULT_MAX_NEW_TOKENS[fast]
     requests = []
     for order in orders:

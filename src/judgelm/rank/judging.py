@@ -20,10 +20,9 @@ def judge_pairs(pairs: Sequence[Sample], path: str | Path, spec: str, *, engine_
                 template: str = "judgelm", swap: bool = True, cache: bool = True) -> list[Judgement]:
     """Both orders (``swap``) of every pair judged by ``spec`` into ``path`` (Judgement JSONL).
 
-    The run resumes from ``path``'s state, so a rerun judges only what is missing. The run's lock
-    file is removed when it ends: it only guards a run in progress.
+    The run resumes from ``path``'s state, so a rerun judges only what is missing (the state file
+    is also the run's lock: nothing else is left beside the output).
     """
-    from judgelm.data.predictions import read_predictions
     from judgelm.engines import load_engine
     from judgelm.judging.runner import run_judge
 
@@ -36,9 +35,8 @@ def judge_pairs(pairs: Sequence[Sample], path: str | Path, spec: str, *, engine_
         s = run_judge(list(pairs), engine, path, template=template, swap=swap, cache=cache)
     finally:
         engine.close()
-        Path(str(path) + ".lock").unlink(missing_ok=True)
     logger.info("judged %d pairs (%d requests, %d engine calls, %d resumed): ok %d, unparsed %d, errors %d",
                 s.samples, s.requests, s.judged, s.resumed, s.ok, s.unparsed, s.errors)
     if s.errors:
         logger.warning("%d request(s) failed: run the same command again to retry only those", s.errors)
-    return read_predictions(path, fmt="judgement")
+    return s.judgements
