@@ -19,12 +19,27 @@ import numpy as np
 import pytest
 from support import run_cli
 
-from judgelm.rank.agreement import fixed_scorer, metrics, rank_agreement, win_rate_scorer
-from judgelm.rank.baseline import Duel, duels_from_labels, leaderboard, per_prompt_scores
+from judgelm.rank.agreement import (
+    fixed_scorer,
+    metrics,
+    rank_agreement,
+    win_rate_scorer,
+)
+from judgelm.rank.baseline import (
+    Duel,
+    duels_from_labels,
+    leaderboard,
+    per_prompt_scores,
+)
 from judgelm.rank.length import add_length_controlled, length_controlled
 
 PUBLISHED = Path(__file__).parent / "data" / "alpaca_eval_gpt4_leaderboard.csv"
 BASE = "text_davinci_003"
+
+
+def _csv(path: Path) -> list[dict[str, str]]:
+    with open(path, newline="", encoding="utf-8") as fh:
+        return list(csv.DictReader(fh))
 
 
 def _files(shared_data: Path, models: list[str] | None = None) -> list[Path]:
@@ -64,7 +79,7 @@ def test_win_rates_equal_alpaca_eval_on_all_52_files(all_samples, shared_data) -
     samples, name = all_samples
     board = leaderboard(duels_from_labels(samples, BASE), BASE)
     assert len(board.rows) == 52 and BASE not in {r.model for r in board.rows}
-    published = {r["model"]: r for r in csv.DictReader(open(PUBLISHED, encoding="utf-8"))}
+    published = {r["model"]: r for r in _csv(PUBLISHED)}
     checked, worst = 0, 0.0
     for folder, model in name.items():
         ours = board.row(model)
@@ -105,11 +120,11 @@ def _synthetic(rng: np.random.Generator, quality: dict[str, float], longer: dict
     Also returns each model's true LC win rate, 100 · mean σ(quality + difficulty)."""
     difficulty = rng.normal(0, 0.7, n)
     duels = []
-    for m in quality:
+    for m, q in quality.items():
         base = np.maximum(50, rng.normal(500, 150, n)).astype(int)
         lens = np.maximum(50, base * (1 + longer[m]) + rng.normal(0, 400, n)).astype(int)
         delta = (lens - base).astype(float)
-        z = quality[m] + length_effect * np.tanh(delta / delta.std(ddof=1)) + difficulty
+        z = q + length_effect * np.tanh(delta / delta.std(ddof=1)) + difficulty
         y = (rng.random(n) < 1 / (1 + np.exp(-z))).astype(float)
         duels += [Duel(f"p{i}", m, float(y[i]), int(lens[i]), int(base[i])) for i in range(n)]
     truth = {m: float(100 * np.mean(1 / (1 + np.exp(-(q + difficulty))))) for m, q in quality.items()}
@@ -149,7 +164,7 @@ def test_lc_on_recorded_gpt4_preferences(all_samples) -> None:
     models = {name[f] for f in folders}
     duels = [d for d in duels_from_labels(samples, BASE) if d.model in models]
     board = add_length_controlled(leaderboard(duels, BASE), duels)
-    published = {r["model"]: float(r["length_controlled_winrate"]) for r in csv.DictReader(open(PUBLISHED))
+    published = {r["model"]: float(r["length_controlled_winrate"]) for r in _csv(PUBLISHED)
                  if r["length_controlled_winrate"]}
     rows = {f: board.row(name[f]) for f in folders}
     assert all(r.lc_win_rate is not None and 0 < r.lc_win_rate < 100 for r in rows.values())
@@ -215,8 +230,7 @@ def test_cli_baseline_leaderboard_from_labels(shared_data, tmp_path) -> None:
     assert res.exit_code == 0, res.output
     assert "win rates against text_davinci_003" in res.output
     assert "gpt4                    95.28   0.72" in res.output  # AlpacaEval: 95.2795, s.e. 0.7163
-    with open(tmp_path / "ratings.csv", encoding="utf-8") as fh:
-        rows = list(csv.DictReader(fh))
+    rows = _csv(tmp_path / "ratings.csv")
     assert [r["model"] for r in rows] == FEW  # AlpacaEval's order; the baseline is not a ranked model
     for col in ("win_rate", "standard_error", "lc_win_rate", "avg_length"):
         assert all(r[col] != "" for r in rows), col
@@ -232,7 +246,7 @@ def test_cli_baseline_leaderboard_from_labels(shared_data, tmp_path) -> None:
     res = run_cli("rank", *files, "--from-labels", "--include-baseline", "-o", str(tmp_path / "b"), "--n-boot", "30")
     assert res.exit_code == 0, res.output
     assert "is the baseline" in res.output  # found by itself: the model in every pair
-    listed = [r["model"] for r in csv.DictReader(open(tmp_path / "b" / "ratings.csv", encoding="utf-8"))]
+    listed = [r["model"] for r in _csv(tmp_path / "b" / "ratings.csv")]
     assert BASE in listed and listed.index(BASE) == 3  # 50 %: between vicuna-13b (70.4) and falcon (45.7)
 
 

@@ -8,7 +8,6 @@ with a reference, the judge's ranks against the reference's.
 from __future__ import annotations
 
 import csv
-import html
 import json
 import math
 from pathlib import Path
@@ -19,25 +18,20 @@ import numpy as np
 from judgelm.rank.agreement import Agreement
 from judgelm.rank.baseline import Leaderboard
 from judgelm.rank.ratings import Ranking
+from judgelm.report.figures import (
+    ACCENT,
+    INK,
+    MUTED,
+    legend_outside,
+    new_figure,
+    save_png,
+    style_axes,
+)
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
-INK, MUTED, BEST, OTHER, LC = "#1e293b", "#64748b", "#4f46e5", "#94a3b8", "#0891b2"
-
-
-def _figure(w: float, h: float) -> Figure:
-    import matplotlib
-
-    matplotlib.use("Agg", force=False)
-    from matplotlib.figure import Figure
-
-    return Figure(figsize=(w, h), dpi=110)
-
-
-def _style(ax: Any) -> None:
-    ax.spines[["top", "right"]].set_visible(False)
-    ax.tick_params(colors=MUTED, labelsize=8)
+BEST, OTHER, LC = ACCENT, "#94a3b8", "#0891b2"
 
 
 def heatmap_figure(r: Ranking) -> Figure | None:
@@ -50,7 +44,7 @@ def heatmap_figure(r: Ranking) -> Figure | None:
         return None
     rate = r.wtl["win_rate"][np.ix_(order, cols)]
     g = games[np.ix_(order, cols)]
-    fig = _figure(1.0 + 0.6 * len(cols), 0.8 + 0.45 * len(order))
+    fig = new_figure(1.0 + 0.6 * len(cols), 0.8 + 0.45 * len(order))
     ax = fig.subplots()
     im = ax.imshow(np.ma.masked_invalid(rate), cmap="RdBu", vmin=0, vmax=1, aspect="auto")
     if len(cols) <= 20:
@@ -71,7 +65,7 @@ def ratings_figure(r: Ranking) -> Figure:
     """Bradley–Terry ratings with bootstrap intervals; the best level highlighted."""
     order = r.order()[::-1]
     best = set(r.best)
-    fig = _figure(7.0, 0.9 + 0.22 * len(order))
+    fig = new_figure(7.0, 0.9 + 0.22 * len(order))
     ax = fig.subplots()
     for y, k in enumerate(order):
         lo, hi = r.intervals[k]
@@ -81,8 +75,7 @@ def ratings_figure(r: Ranking) -> Figure:
     ax.set_yticks(range(len(order)), [r.models[k] for k in order], fontsize=7)
     ax.set_xlabel("rating (Bradley–Terry, Elo scale) with 95% bootstrap interval", fontsize=8)
     ax.axvline(1000, color=MUTED, lw=0.8, ls=":")
-    _style(ax)
-    ax.grid(axis="x", alpha=0.25)
+    style_axes(ax, grid="x")
     fig.tight_layout()
     return fig
 
@@ -90,7 +83,7 @@ def ratings_figure(r: Ranking) -> Figure:
 def win_rate_figure(lb: Leaderboard) -> Figure:
     """Win rate against the baseline with ±1.96 standard errors; LC win rate as a second mark."""
     rows = [x for x in lb.rows if x.model != lb.baseline and x.n_total][::-1]
-    fig = _figure(7.5, 1.0 + 0.22 * len(rows))
+    fig = new_figure(7.5, 1.0 + 0.22 * len(rows))
     ax = fig.subplots()
     y = np.arange(len(rows))
     ax.barh(y, [x.win_rate for x in rows], xerr=[1.96 * x.standard_error for x in rows], color=BEST, alpha=0.8,
@@ -102,8 +95,8 @@ def win_rate_figure(lb: Leaderboard) -> Figure:
     ax.set_yticks(y, [x.model for x in rows], fontsize=7)
     ax.set_xlim(0, 100)
     ax.set_xlabel(f"% of prompts won against {lb.baseline} (draws = ½)", fontsize=8)
-    ax.legend(fontsize=7, loc="lower right", frameon=False)
-    _style(ax)
+    style_axes(ax, grid="x")
+    legend_outside(ax, where="below")
     fig.tight_layout()
     return fig
 
@@ -113,7 +106,7 @@ def lc_scatter_figure(lb: Leaderboard) -> Figure | None:
     rows = [x for x in lb.rows if x.model != lb.baseline and x.lc_win_rate is not None]
     if not rows:
         return None
-    fig = _figure(6.0, 5.2)
+    fig = new_figure(6.0, 5.2)
     ax = fig.subplots()
     lens = np.array([x.avg_length for x in rows], dtype=float)
     sizes = 12 + 60 * lens / max(lens.max(), 1.0)
@@ -127,7 +120,7 @@ def lc_scatter_figure(lb: Leaderboard) -> Figure | None:
     ax.set_xlabel("win rate (%)", fontsize=8)
     ax.set_ylabel("length-controlled win rate (%)", fontsize=8)
     fig.colorbar(sc, ax=ax, fraction=0.046, pad=0.04).set_label("average answer length (chars)", fontsize=7)
-    _style(ax)
+    style_axes(ax)
     fig.tight_layout()
     return fig
 
@@ -140,7 +133,7 @@ def agreement_figure(a: Agreement) -> Figure:
     ok = np.isfinite(js) & np.isfinite(rs)
     jr, rr = rankdata(-js[ok]), rankdata(-rs[ok])
     names = [m for m, keep in zip(a.models, ok) if keep]
-    fig = _figure(5.6, 5.4)
+    fig = new_figure(5.6, 5.4)
     ax = fig.subplots()
     top = rr <= a.top_k
     ax.scatter(rr[~top], jr[~top], s=16, color=OTHER, label="others")
@@ -156,8 +149,8 @@ def agreement_figure(a: Agreement) -> Figure:
     ax.set_ylabel("rank by the judge", fontsize=8)
     ax.set_title(f"Spearman ρ {a.spearman:.2f} [{a.spearman_ci[0]:.2f}, {a.spearman_ci[1]:.2f}] · "
                  f"Kendall τ {a.kendall:.2f} [{a.kendall_ci[0]:.2f}, {a.kendall_ci[1]:.2f}]", fontsize=8, loc="left")
-    ax.legend(fontsize=7, frameon=False, loc="lower left")
-    _style(ax)
+    style_axes(ax)
+    legend_outside(ax, where="right")
     fig.tight_layout()
     return fig
 
@@ -213,44 +206,29 @@ def format_leaderboard(lb: Leaderboard) -> str:
     return "\n".join(lines)
 
 
-def _html_table(rows: list[dict[str, Any]], has_board: bool) -> str:
-    cols = [("model", "model", "{}"), ("win_rate", "win rate %", "{:.2f}"), ("standard_error", "s.e.", "{:.2f}"),
-            ("lc_win_rate", "LC win rate %", "{:.2f}"), ("n_wins", "wins", "{}"), ("n_draws", "draws", "{}"),
-            ("n_total", "total", "{}"), ("avg_length", "avg length", "{}"), ("rating", "BT rating", "{:.1f}"),
-            ("ci_low", "95% low", "{:.1f}"), ("ci_high", "95% high", "{:.1f}"), ("level", "level", "{}")]
-    if not has_board:
+def _html_table(rows: list[dict[str, Any]], has_board: bool, best: set[str]) -> str:
+    """The ratings / leaderboard table as a real HTML table (shared page style)."""
+    from judgelm.report.page import table
+
+    if has_board:
+        cols = [("model", "model", "{}"), ("win_rate", "win rate %", "{:.2f}"), ("standard_error", "s.e.", "{:.2f}"),
+                ("lc_win_rate", "LC win rate %", "{:.2f}"), ("n_wins", "wins", "{}"), ("n_draws", "draws", "{}"),
+                ("n_total", "total", "{}"), ("avg_length", "avg length", "{}"), ("rating", "BT rating", "{:.1f}"),
+                ("ci_low", "95% low", "{:.1f}"), ("ci_high", "95% high", "{:.1f}"), ("level", "level", "{}")]
+    else:
         cols = [("model", "model", "{}"), ("rating", "BT rating", "{:.1f}"), ("ci_low", "95% low", "{:.1f}"),
                 ("ci_high", "95% high", "{:.1f}"), ("wins", "W", "{}"), ("ties", "T", "{}"), ("losses", "L", "{}"),
                 ("win_rate", "points %", "{:.1f}"), ("level", "level", "{}")]
-    head = "".join(f"<th>{html.escape(label)}</th>" for _, label, _ in cols)
-    body = []
-    for row in rows:
-        cells = "".join(f"<td>{html.escape(_f(row.get(key), fmt))}</td>" for key, _, fmt in cols)
-        body.append(f"<tr>{cells}</tr>")
-    return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
-
-
-def _page(title: str, subtitle: str, chips: list[str], sections: list[str]) -> str:
-    from judgelm.report.html import CSS
-
-    chip_html = "".join(f'<span class="chip">{html.escape(c)}</span>' for c in chips)
-    return (f'<!doctype html><html lang="en"><head><meta charset="utf-8">'
-            f'<meta name="viewport" content="width=device-width, initial-scale=1"><title>{html.escape(title)}</title>'
-            f"<style>{CSS}</style></head><body><header><h1>{html.escape(title)}</h1>"
-            f'<div class="sub">{html.escape(subtitle)}</div><div class="chips">{chip_html}</div></header>'
-            f'<main><div class="grid">{"".join(sections)}</div></main></body></html>\n')
-
-
-def _panel(title: str, body: str, note: str = "", wide: bool = True) -> str:
-    cls = "panel wide" if wide else "panel"
-    note_html = f'<p class="note">{html.escape(note)}</p>' if note else ""
-    return f'<section class="{cls}"><h2>{html.escape(title)}</h2>{note_html}{body}</section>'
+    body = [[_f(row.get(key), fmt) for key, _, fmt in cols] for row in rows]
+    classes = ["best" if row["model"] in best else "" for row in rows]
+    return table([label for _, label, _ in cols], body, row_classes=classes)
 
 
 def write_report(r: Ranking, out_dir: str | Path, *, title: str = "Ranking", leaderboard: Leaderboard | None = None,
                  agreement: Agreement | None = None) -> dict[str, Path]:
     """The figures as PNG files and one self-contained report.html (table + inline figures)."""
-    from judgelm.report.plots import to_data_uri
+    from judgelm.report.figures import to_data_uri
+    from judgelm.report.page import chip, definitions, esc, figure, grid, page, panel
 
     out = Path(out_dir)
     files: dict[str, Path] = {"report": out / "report.html"}
@@ -262,42 +240,62 @@ def write_report(r: Ranking, out_dir: str | Path, *, title: str = "Ranking", lea
         figs["agreement_png"] = agreement_figure(agreement)
     names = {"ratings_png": "ratings.png", "heatmap": "heatmap.png", "win_rates_png": "win_rates.png",
              "lc_png": "lc_vs_raw.png", "agreement_png": "agreement.png"}
-    uris = {}
+    uris: dict[str, str | None] = {}
     for key, fig in figs.items():
+        uris[key] = None
         if fig is None:
             continue
-        files[key] = out / names[key]
-        fig.savefig(files[key], bbox_inches="tight")
+        files[key] = save_png(fig, out / names[key])
         uris[key] = to_data_uri(fig)
 
-    def img(key: str, alt: str) -> str:
-        return f"<img alt='{alt}' src='{uris[key]}'>" if key in uris else ""
-
-    stats = ", ".join(f"{k} {v}" for k, v in r.stats.items())
-    sections = [_panel("Leaderboard" if leaderboard else "Ratings", _html_table(table_rows(r, leaderboard),
-                                                                                 leaderboard is not None),
-                       (f"Win rate against {leaderboard.baseline} as AlpacaEval computes it (draws = ½, unparsed "
-                        "left out), standard error of the mean; LC: " + leaderboard.lc_method + ". "
-                        if leaderboard else "") + "BT: Bradley–Terry rating (Elo scale), 95% bootstrap interval over "
-                       "prompts; level 0 = nobody separably better.")]
+    table_note = ("Bradley–Terry rating (Elo scale) with its 95% bootstrap interval over prompts; level 0 = "
+                  "nobody separably better.")
+    if leaderboard:
+        table_note = (f"Win rate against <code>{esc(leaderboard.baseline)}</code> as AlpacaEval computes it "
+                      "(draws = ½, unparsed left out) with its standard error; LC = length-controlled. " + table_note)
+    sections = [panel("Leaderboard" if leaderboard else "Ratings",
+                      _html_table(table_rows(r, leaderboard), leaderboard is not None, set(r.best)), table_note,
+                      wide=True)]
     if agreement is not None:
-        sections.append(_panel("Rank agreement", f"<pre>{html.escape(agreement.summary())}</pre>"
-                               + img("agreement_png", "rank agreement"),
-                               "Judge's ranking against the reference; intervals: bootstrap over prompts "
-                               "(paired when the reference is computed on the same prompts).", wide=False))
-    if "win_rates_png" in uris:
-        sections.append(_panel("Win rates", img("win_rates_png", "win rates"),
-                               "Bars: win rate ± 1.96 SE; diamonds: length-controlled win rate.", wide=False))
-    if "lc_png" in uris:
-        sections.append(_panel("Length-controlled vs raw", img("lc_png", "LC vs raw"),
-                               "Below the diagonal: part of the raw win came from longer answers.", wide=False))
-    sections.append(_panel("Ratings", img("ratings_png", "ratings"), wide=False))
-    if "heatmap" in uris:
-        sections.append(_panel("Head to head", img("heatmap", "win-rate heat map")))
-    chips = [f"{r.n_games} games", f"{r.n_prompts} prompts", f"{r.n_boot} bootstrap resamples, seed {r.seed}"]
+        rows = [("Spearman ρ", agreement.spearman, agreement.spearman_ci),
+                ("Kendall τ", agreement.kendall, agreement.kendall_ci),
+                (f"top-{agreement.top_k} overlap", agreement.top_k_overlap, agreement.top_k_ci)]
+        from judgelm.report.page import table
+
+        tbl = table(["figure", "value", "95% low", "95% high"],
+                    [[name, f"{v:.3f}", f"{ci[0]:.3f}", f"{ci[1]:.3f}"] for name, v, ci in rows])
+        sections.append(panel("Rank agreement", tbl,
+                              f"The judge's ranking of {len(agreement.models)} models (by {agreement.score}) against "
+                              f"{esc(agreement.reference)} on {agreement.n_prompts} prompts; intervals: "
+                              f"{agreement.n_boot} bootstrap resamples of prompts (paired when the reference is "
+                              "computed on the same prompts)."))
+        sections.append(figure("Ranks, judge vs. reference", uris.get("agreement_png"),
+                               "Each dot a model; on the diagonal the two rankings agree."))
+    sections += [
+        figure("Win rates", uris.get("win_rates_png"), "Bars: win rate ± 1.96 s.e.; diamonds: length-controlled."),
+        figure("Length-controlled vs raw", uris.get("lc_png"),
+               "Below the diagonal: part of the raw win came from longer answers."),
+        figure("Ratings", uris.get("ratings_png"), "Highlighted: the best level (not separable from each other)."),
+        figure("Head to head", uris.get("heatmap"), "Row model's share of points against the column model.", wide=True),
+    ]
+    chips = [chip(f"{r.n_games} games"), chip(f"{r.n_prompts} prompts"),
+             chip(f"{r.n_boot} bootstrap resamples, seed {r.seed}")]
     if r.hidden:
-        chips.append(f"baseline (not ranked): {', '.join(r.hidden)}")
-    files["report"].write_text(_page(title, stats, chips, sections), encoding="utf-8")
+        chips.append(chip(f"baseline (not ranked): {', '.join(r.hidden)}"))
+    if r.stats.get("no_verdict"):
+        chips.append(chip(f"{r.stats['no_verdict']} pairs without a verdict left out", warn=True))
+    terms = [("Game", ("One pair judged on one prompt; each presentation order with a verdict counts half "
+                      "(win 1, tie ½, loss 0).")),
+             ("Bradley–Terry", ("P(i beats j) = σ(βᵢ − βⱼ), ties as half wins, N(0, prior) on β; rating = "
+                               "1000 + 400/ln 10 · (β − mean β).")),
+             ("Partial order", "a above b when a's 95% interval lies wholly above b's; level = longest chain above.")]
+    if leaderboard:
+        terms += [("Win rate", ("AlpacaEval: 100 · mean share of wins against the baseline (draw ½), null "
+                               "preferences left out; s.e. = sample s.d. / √n.")),
+                  ("LC win rate", esc(leaderboard.lc_method) + ". See docs/ranking.md.")]
+    stats = ", ".join(f"{k} {v}" for k, v in r.stats.items())
+    files["report"].write_text(page(title, grid(*[x for x in sections if x]), kind="rank", subtitle=stats,
+                                    chips=chips, footer=definitions(terms)), encoding="utf-8")
     return files
 
 
