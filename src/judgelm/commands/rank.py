@@ -74,6 +74,10 @@ def main(
     if reference == "labels" and from_labels:
         raise typer.BadParameter("--reference labels compares a judge with the labels: give --judge or --judgements, "
                                  "not --from-labels", param_hint="--reference")
+    if from_labels and (max_prompts or sample_prompts or pairs_per_prompt or all_pairs):
+        raise typer.BadParameter("--max-prompts, --sample-prompts, --pairs-per-prompt and --all-pairs choose the "
+                                 "pairs to judge; --from-labels ranks every labelled pair of the inputs",
+                                 param_hint="--from-labels")
     chosen = [m.strip() for m in models.split(",") if m.strip()] if models else None
     out = Path(output)
     out.mkdir(parents=True, exist_ok=True)

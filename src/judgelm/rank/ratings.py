@@ -206,16 +206,25 @@ def rank(games: Sequence[Game], *, stats: dict[str, int] | None = None, n_boot: 
                    len(games), len({g.prompt for g in games}), n_boot, seed, tuple(m for m in models if m in set(hide)))
 
 
+#: model names longer than this are cut (with "…") in figures and printed tables; files keep them whole
+NAME_WIDTH = 36
+
+
+def short(name: str, width: int = NAME_WIDTH) -> str:
+    """``name`` cut to ``width`` characters (an AlpacaEval file names one model by its run id)."""
+    return name if len(name) <= width else name[: width - 1] + "…"
+
+
 def format_ranking(r: Ranking) -> str:
     """The ranking as aligned text (what the command prints)."""
-    width = max(len(r.models[k]) for k in r.order())
+    width = max(len(short(r.models[k])) for k in r.order())
     lines = [f"{'model':<{width}}  {'rating':>7}  {'95% interval':>17}  {'W':>5} {'T':>5} {'L':>5}  level"]
     level_of = {m: k for k, ms in enumerate(r.levels) for m in ms}
     for k in r.order():
         m = r.models[k]
         w, t, l = (int(r.wtl[x][k].sum()) for x in ("wins", "ties", "losses"))
         lo, hi = r.intervals[k]
-        lines.append(f"{m:<{width}}  {r.ratings[k]:7.1f}  [{lo:7.1f}, {hi:7.1f}]  {w:5d} {t:5d} {l:5d}  {level_of[m]}")
+        lines.append(f"{short(m):<{width}}  {r.ratings[k]:7.1f}  [{lo:7.1f}, {hi:7.1f}]  {w:5d} {t:5d} {l:5d}  {level_of[m]}")
     lines.append("partial order (level k: the longest chain of models separably better has k links; "
                  "level 0 = nobody is separably better):")
     for k, ms in enumerate(r.levels):

@@ -17,7 +17,7 @@ import numpy as np
 
 from judgelm.rank.agreement import Agreement
 from judgelm.rank.baseline import Leaderboard
-from judgelm.rank.ratings import Ranking
+from judgelm.rank.ratings import Ranking, short
 from judgelm.report.figures import (
     ACCENT,
     INK,
@@ -53,8 +53,8 @@ def heatmap_figure(r: Ranking) -> Figure | None:
                 if g[i, j]:
                     ax.text(j, i, f"{100 * rate[i, j]:.0f}", ha="center", va="center", fontsize=7,
                             color="white" if abs(rate[i, j] - 0.5) > 0.3 else INK)
-    ax.set_xticks(range(len(cols)), [r.models[k] for k in cols], rotation=60, ha="right", fontsize=7)
-    ax.set_yticks(range(len(order)), [r.models[k] for k in order], fontsize=7)
+    ax.set_xticks(range(len(cols)), [short(r.models[k]) for k in cols], rotation=60, ha="right", fontsize=7)
+    ax.set_yticks(range(len(order)), [short(r.models[k]) for k in order], fontsize=7)
     ax.set_title("win rate of row vs. column (%)", fontsize=10, loc="left")
     fig.colorbar(im, ax=ax, fraction=0.046, pad=0.04)
     fig.tight_layout()
@@ -72,7 +72,7 @@ def ratings_figure(r: Ranking) -> Figure:
         c = BEST if r.models[k] in best else OTHER
         ax.plot([lo, hi], [y, y], color=c, lw=2)
         ax.plot([r.ratings[k]], [y], "o", color=c, ms=4)
-    ax.set_yticks(range(len(order)), [r.models[k] for k in order], fontsize=7)
+    ax.set_yticks(range(len(order)), [short(r.models[k]) for k in order], fontsize=7)
     ax.set_xlabel("rating (Bradley–Terry, Elo scale) with 95% bootstrap interval", fontsize=8)
     ax.axvline(1000, color=MUTED, lw=0.8, ls=":")
     style_axes(ax, grid="x")
@@ -92,7 +92,7 @@ def win_rate_figure(lb: Leaderboard) -> Figure:
     if lc:
         ax.plot([v for _, v in lc], [i for i, _ in lc], "D", color=LC, ms=3.5, label="length-controlled")
     ax.axvline(50, color=MUTED, lw=0.8, ls=":")
-    ax.set_yticks(y, [x.model for x in rows], fontsize=7)
+    ax.set_yticks(y, [short(x.model) for x in rows], fontsize=7)
     ax.set_xlim(0, 100)
     ax.set_xlabel(f"% of prompts won against {lb.baseline} (draws = ½)", fontsize=8)
     style_axes(ax, grid="x")
@@ -115,7 +115,7 @@ def lc_scatter_figure(lb: Leaderboard) -> Figure | None:
     ax.plot([0, 100], [0, 100], color=MUTED, lw=0.8, ls=":")
     gap = sorted(rows, key=lambda x: x.lc_win_rate - x.win_rate)  # type: ignore[operator]
     for x in gap[:4] + gap[-2:]:
-        ax.annotate(x.model, (x.win_rate, x.lc_win_rate), fontsize=6.5, color=INK, xytext=(3, -8),
+        ax.annotate(short(x.model, 24), (x.win_rate, x.lc_win_rate), fontsize=6.5, color=INK, xytext=(3, -8),
                     textcoords="offset points")
     ax.set_xlabel("win rate (%)", fontsize=8)
     ax.set_ylabel("length-controlled win rate (%)", fontsize=8)
@@ -142,7 +142,7 @@ def agreement_figure(a: Agreement) -> Figure:
     ax.plot([1, n], [1, n], color=MUTED, lw=0.8, ls=":")
     far = np.argsort(-np.abs(jr - rr))[:5]
     for i in far:
-        ax.annotate(names[i], (rr[i], jr[i]), fontsize=6.5, xytext=(3, 3), textcoords="offset points")
+        ax.annotate(short(names[i], 24), (rr[i], jr[i]), fontsize=6.5, xytext=(3, 3), textcoords="offset points")
     ax.invert_xaxis()
     ax.invert_yaxis()
     ax.set_xlabel(f"rank by {a.reference}", fontsize=8)
@@ -196,12 +196,12 @@ CSV_COLUMNS = ["model", "win_rate", "standard_error", "lc_win_rate", "lc_standar
 
 def format_leaderboard(lb: Leaderboard) -> str:
     """The leaderboard as aligned text (what the command prints)."""
-    width = max(len(x.model) for x in lb.rows)
+    width = max(len(short(x.model)) for x in lb.rows)
     lines = [f"win rates against {lb.baseline} (AlpacaEval: draws = 1/2, unparsed left out; LC = length-controlled)",
              (f"{'model':<{width}}  {'win_rate':>8}  {'s.e.':>5}  {'LC':>6}  {'wins':>5} {'draws':>5} {'total':>5}  "
              f"{'avg_len':>7}")]
     for x in lb.rows:
-        lines.append(f"{x.model:<{width}}  {_f(x.win_rate):>8}  {_f(x.standard_error):>5}  {_f(x.lc_win_rate):>6}  "
+        lines.append(f"{short(x.model):<{width}}  {_f(x.win_rate):>8}  {_f(x.standard_error):>5}  {_f(x.lc_win_rate):>6}  "
                      f"{x.n_wins:5d} {x.n_draws:5d} {x.n_total:5d}  {x.avg_length:7d}")
     return "\n".join(lines)
 
