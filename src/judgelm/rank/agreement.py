@@ -1,6 +1,6 @@
 """How well does a judge rank models? Its ranking against a reference ranking (e.g. GPT-4's
 AlpacaEval preferences, or human labels): Spearman ρ, Kendall τ (scipy.stats) and the top-k
-overlap, with percentile intervals from bootstrap resamples of prompts.
+overlap, with BCa intervals (scipy.stats.bootstrap) from resamples of prompts.
 
 Both rankings are functions of the prompts (a :data:`Scorer` maps a vector of prompt counts — one
 bootstrap resample — to one score per model), so a reference computed on the same prompts is
@@ -24,7 +24,7 @@ Scorer = Callable[[np.ndarray], np.ndarray]
 
 @dataclass
 class Agreement:
-    """A judge's ranking against a reference, with 95 % bootstrap intervals."""
+    """A judge's ranking against a reference, with 95 % bootstrap (BCa) intervals."""
 
     reference: str
     score: str  # what both rankings order models by (win_rate, rating)
@@ -90,16 +90,42 @@ def rank_agreement(models: Sequence[str], judge: Scorer, reference: Scorer, n_pr
     ones = np.ones(n_prompts)
     js, rs = judge(ones), reference(ones)
     rho, tau, ov = metrics(js, rs, models, k)
-    rng = np.random.default_rng(seed)
-    draws = np.empty((n_boot, 3))
-    for b in range(n_boot):
-        counts = np.bincount(rng.integers(0, n_prompts, size=n_prompts), minlength=n_prompts).astype(float)
-        draws[b] = metrics(judge(counts), reference(counts), models, k)
-    alpha = (1.0 - level) / 2.0
-    lo, hi = np.nanquantile(draws, [alpha, 1.0 - alpha], axis=0)
+    lo, hi = _bootstrap(lambda counts: metrics(judge(counts), reference(counts), models, k), n_prompts,
+                        n_boot=n_boot, level=level, seed=seed)
     return Agreement(reference_name, score, models, [float(x) for x in js], [float(x) for x in rs], rho, tau, k, ov,
                      (float(lo[0]), float(hi[0])), (float(lo[1]), float(hi[1])), (float(lo[2]), float(hi[2])),
-                     n_prompts, n_boot, seed)
+                     n_prompts, n_boot, seed, extra={"interval": "BCa bootstrap over prompts (scipy.stats.bootstrap), "
+                                                                 "percentile where BCa is undefined"})
+
+
+def _bootstrap(stat: Callable[[np.ndarray], tuple[float, float, float]], n_prompts: int, *, n_boot: int, level: float,
+               seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """BCa intervals (scipy.stats.bootstrap) of the three figures over resamples of prompts.
+
+    A correlation computed from resampled (so noisier) win rates is biased low, and a plain
+    percentile interval then sits below the point estimate; BCa corrects that bias. Where BCa is
+    undefined (a figure constant over resamples, e.g. top-k overlap 1.0) the percentile interval
+    of the same resamples is used.
+    """
+    import warnings
+
+    from scipy.stats import bootstrap
+
+    def f(idx: np.ndarray) -> np.ndarray:
+        counts = np.bincount(idx.astype(int), minlength=n_prompts).astype(float)
+        return np.array(stat(counts))
+
+    alpha = (1.0 - level) / 2.0
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        res = bootstrap((np.arange(n_prompts),), f, n_resamples=n_boot, vectorized=False, method="BCa",
+                        confidence_level=level, rng=np.random.default_rng(seed))
+    lo, hi = np.array(res.confidence_interval.low, dtype=float), np.array(res.confidence_interval.high, dtype=float)
+    dist = np.asarray(res.bootstrap_distribution, dtype=float)
+    q_lo, q_hi = np.nanquantile(dist, [alpha, 1.0 - alpha], axis=-1)
+    bad = ~np.isfinite(lo) | ~np.isfinite(hi)
+    lo[bad], hi[bad] = q_lo[bad], q_hi[bad]
+    return lo, hi
 
 
 def win_rate_scorer(scores: np.ndarray) -> Scorer:
