@@ -91,12 +91,14 @@ def collect(inputs: list[str], out: Path, *, judge_fn: JudgeFn, notify: Callable
     if run.baseline:
         run.duels = duels_from_games(pairs, run.games, run.baseline)
     if reference == "labels":
-        run.ref_games, run.ref_duels = _labels_of_pairs(inputs, pairs, run.baseline)
+        judged = {(g.prompt, g.a, g.b) for g in run.games}
+        done = [p for p in pairs if (str(p.metadata.get("prompt_id")), *(str(a.model) for a in p.answers)) in judged]
+        run.ref_games, run.ref_duels = _labels_of_pairs(inputs, done, run.baseline)
     return run
 
 
 def _labels_of_pairs(inputs: list[str], pairs: list[Any], baseline: str | None) -> tuple[list[Any], list[Any] | None]:
-    """The inputs' own labels, restricted to the prompts and model pairs that were judged."""
+    """The inputs' own labels of exactly the (prompt, model pair)s in ``pairs`` (the judged ones)."""
     from judgelm.data import read_samples
     from judgelm.rank.baseline import duels_from_labels
     from judgelm.rank.games import games_from_labels
