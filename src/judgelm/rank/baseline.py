@@ -151,9 +151,10 @@ def leaderboard(duels: Sequence[Duel], baseline: str, *, include_baseline: bool 
 
 
 def per_prompt_scores(duels: Sequence[Duel], models: Sequence[str]) -> tuple[list[str], np.ndarray]:
-    """(prompts, S) with ``S[i, k]`` = model i's score on prompt k (NaN where it has none): win rates
+    """(prompts, S) with ``S[i, k]`` = model i's score on prompt k (NaN where it has none; prompts
+    without any verdict are left out, so a bootstrap resamples judged prompts only): win rates
     are column means, so bootstrap resamples of prompts are cheap column draws."""
-    prompts = list(dict.fromkeys(d.prompt for d in duels))
+    prompts = list(dict.fromkeys(d.prompt for d in duels if d.score is not None))  # prompts with a verdict
     pidx = {p: k for k, p in enumerate(prompts)}
     midx = {m: i for i, m in enumerate(models)}
     s = np.full((len(models), len(prompts)), np.nan)

@@ -141,8 +141,9 @@ def agreement_figure(a: Agreement) -> Figure:
     n = len(names)
     ax.plot([1, n], [1, n], color=MUTED, lw=0.8, ls=":")
     far = np.argsort(-np.abs(jr - rr))[:5]
-    for i in far:
-        ax.annotate(short(names[i], 24), (rr[i], jr[i]), fontsize=6.5, xytext=(3, 3), textcoords="offset points")
+    for n_label, i in enumerate(far):  # alternate above / below so neighbouring labels do not overprint
+        ax.annotate(short(names[i], 24), (rr[i], jr[i]), fontsize=6.5, xytext=(3, 4 if n_label % 2 else -9),
+                    textcoords="offset points")
     ax.invert_xaxis()
     ax.invert_yaxis()
     ax.set_xlabel(f"rank by {a.reference}", fontsize=8)
