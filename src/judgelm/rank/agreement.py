@@ -94,8 +94,8 @@ def rank_agreement(models: Sequence[str], judge: Scorer, reference: Scorer, n_pr
                         n_boot=n_boot, level=level, seed=seed)
     return Agreement(reference_name, score, models, [float(x) for x in js], [float(x) for x in rs], rho, tau, k, ov,
                      (float(lo[0]), float(hi[0])), (float(lo[1]), float(hi[1])), (float(lo[2]), float(hi[2])),
-                     n_prompts, n_boot, seed, extra={"interval": "BCa bootstrap over prompts (scipy.stats.bootstrap), "
-                                                                 "percentile where BCa is undefined"})
+                     n_prompts, n_boot, seed, extra={"interval": "BCa bootstrap over prompts (scipy.stats.bootstrap); "
+                                                                 "percentile for top-k and where BCa is undefined"})
 
 
 def _bootstrap(stat: Callable[[np.ndarray], tuple[float, float, float]], n_prompts: int, *, n_boot: int, level: float,
@@ -104,8 +104,8 @@ def _bootstrap(stat: Callable[[np.ndarray], tuple[float, float, float]], n_promp
 
     A correlation computed from resampled (so noisier) win rates is biased low, and a plain
     percentile interval then sits below the point estimate; BCa corrects that bias. Where BCa is
-    undefined (a figure constant over resamples, e.g. top-k overlap 1.0) the percentile interval
-    of the same resamples is used.
+    undefined (a figure constant over resamples), and for the top-k overlap (a few discrete
+    values), the percentile interval of the same resamples is used.
     """
     import warnings
 
@@ -124,6 +124,7 @@ def _bootstrap(stat: Callable[[np.ndarray], tuple[float, float, float]], n_promp
     dist = np.asarray(res.bootstrap_distribution, dtype=float)
     q_lo, q_hi = np.nanquantile(dist, [alpha, 1.0 - alpha], axis=-1)
     bad = ~np.isfinite(lo) | ~np.isfinite(hi)
+    bad[2] = True  # top-k overlap takes a few values (multiples of 1/k): BCa's interpolation means nothing there
     lo[bad], hi[bad] = q_lo[bad], q_hi[bad]
     return lo, hi
 

@@ -44,6 +44,8 @@ DIFFICULTY_C = 1.0
 #: AlpacaEval's CV settings
 N_SPLITS = 5
 RANDOM_STATE = 123
+#: AlpacaEval's penalty when it does not cross-validate (``fit_LogisticRegressionCV(n_splits=0)``)
+FALLBACK_C = 100.0
 
 
 @dataclass
@@ -109,7 +111,7 @@ def _fit_model(x: np.ndarray, y: np.ndarray) -> np.ndarray:
     """AlpacaEval's L1 LogisticRegressionCV on the continuous target, CV folds grouped by duel."""
     import sklearn
     from sklearn.exceptions import ConvergenceWarning
-    from sklearn.linear_model import LogisticRegressionCV
+    from sklearn.linear_model import LogisticRegression, LogisticRegressionCV
     from sklearn.metrics import get_scorer
     from sklearn.model_selection import GroupKFold
 
@@ -122,7 +124,13 @@ def _fit_model(x: np.ndarray, y: np.ndarray) -> np.ndarray:
         clf = LogisticRegressionCV(Cs=10, cv=GroupKFold(folds), scoring=scorer, l1_ratios=(1.0,), solver="liblinear",
                                    fit_intercept=False, random_state=RANDOM_STATE, use_legacy_attributes=False)
         clf.set_fit_request(sample_weight=True)
-        clf.fit(x[idx], labels, sample_weight=weights, groups=idx)
+        try:
+            clf.fit(x[idx], labels, sample_weight=weights, groups=idx)
+        except ValueError as exc:  # a CV fold with one class only (few, lopsided verdicts)
+            logger.info("no cross-validated penalty (%s): AlpacaEval's fixed C=%g instead", exc, FALLBACK_C)
+            clf = LogisticRegression(C=FALLBACK_C, l1_ratio=1.0, solver="liblinear", fit_intercept=False,
+                                     random_state=RANDOM_STATE)
+            clf.fit(x[idx], labels, sample_weight=weights)
     return np.asarray(clf.coef_[0], dtype=float)
 
 
