@@ -257,6 +257,9 @@ def test_cli_labelled_inputs_need_a_choice(shared_data, tmp_path) -> None:
     msg = res.output + str(res.exception)
     assert "carry their own labels" in msg and "--from-labels" in msg and "--judge" in msg
     assert not (tmp_path / "judgements.jsonl").exists()  # nothing was judged
+    res = run_cli("rank", *files, "--from-labels", "--max-prompts", "5", "-o", str(tmp_path))
+    flat = " ".join(res.output.replace("│", " ").split())  # typer draws the message in a wrapped box
+    assert res.exit_code == 2 and "--from-labels ranks every labelled pair" in flat  # not silently ignored
 
 
 def test_cli_judge_against_baseline_with_reference_labels(shared_data, tmp_path) -> None:
