@@ -31,7 +31,7 @@ from judgelm.rank.baseline import (
     leaderboard,
     per_prompt_scores,
 )
-from judgelm.rank.length import add_length_controlled, length_controlled
+from judgelm.rank.length import add_length_controlled, extreme_change, length_controlled
 
 PUBLISHED = Path(__file__).parent / "data" / "alpaca_eval_gpt4_leaderboard.csv"
 BASE = "text_davinci_003"
@@ -310,3 +310,8 @@ def test_cli_builtin_judge_leaves_no_lock(shared_data, tmp_path) -> None:
     assert len((tmp_path / "judgements.jsonl").read_text().splitlines()) == 2 * 2 * 4  # 2 models × 4 prompts × 2 orders
     assert not (tmp_path / "judgements.jsonl.lock").exists()
     assert "win rates against text_davinci_003" in res.output
+
+
+def test_extreme_lc_changes_are_flagged_as_alpaca_eval_does() -> None:
+    assert extreme_change(99.5, 52.4) and extreme_change(20.0, 2.0) and extreme_change(40.0, 60.0)
+    assert not extreme_change(95.3, 86.6) and not extreme_change(20.0, 29.0)

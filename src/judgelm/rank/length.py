@@ -181,4 +181,14 @@ def add_length_controlled(board: Leaderboard, duels: Sequence[Duel]) -> Leaderbo
             logger.warning("no length-controlled win rate: %s", exc)
             continue
         row.lc_win_rate, row.lc_standard_error, row.lc_weights = lc.lc_win_rate, lc.lc_standard_error, lc.weights
+        if extreme_change(row.win_rate, lc.lc_win_rate):
+            logger.warning("%s: length-controlled win rate %.1f%% is far from the raw %.1f%% (AlpacaEval's warning: "
+                           "the GLM may have failed, e.g. on nearly one-sided verdicts)", row.model, lc.lc_win_rate,
+                           row.win_rate)
     return board
+
+
+def extreme_change(raw: float, lc: float, abs_diff: float = 10.0, rel_diff: float = 4.0) -> bool:
+    """AlpacaEval's ``get_is_extreme_changes``: LC below min(raw − raw/4, raw − 10) or above
+    max(raw + (100 − raw)/4, raw + 10)."""
+    return lc < min(raw - raw / rel_diff, raw - abs_diff) or lc > max(raw + (100 - raw) / rel_diff, raw + abs_diff)

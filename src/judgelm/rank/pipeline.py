@@ -27,6 +27,7 @@ class Run:
         self.duels: list[Any] = []
         self.ref_games: list[Any] | None = None  # the inputs' labels on the judged pairs
         self.ref_duels: list[Any] | None = None
+        self.ref_name = ""  # where the reference labels come from (Gold.source, e.g. alpaca_eval_gpt4)
 
 
 def _announce_baseline(baseline: str | None, common: set[str] | None, known: list[str],
@@ -93,11 +94,12 @@ def collect(inputs: list[str], out: Path, *, judge_fn: JudgeFn, notify: Callable
     if reference == "labels":
         judged = {(g.prompt, g.a, g.b) for g in run.games}
         done = [p for p in pairs if (str(p.metadata.get("prompt_id")), *(str(a.model) for a in p.answers)) in judged]
-        run.ref_games, run.ref_duels = _labels_of_pairs(inputs, done, run.baseline)
+        run.ref_games, run.ref_duels, run.ref_name = _labels_of_pairs(inputs, done, run.baseline)
     return run
 
 
-def _labels_of_pairs(inputs: list[str], pairs: list[Any], baseline: str | None) -> tuple[list[Any], list[Any] | None]:
+def _labels_of_pairs(inputs: list[str], pairs: list[Any], baseline: str | None
+                     ) -> tuple[list[Any], list[Any] | None, str]:
     """The inputs' own labels of exactly the (prompt, model pair)s in ``pairs`` (the judged ones)."""
     from judgelm.data import read_samples
     from judgelm.rank.baseline import duels_from_labels
@@ -110,7 +112,8 @@ def _labels_of_pairs(inputs: list[str], pairs: list[Any], baseline: str | None) 
     if not any(s.gold is not None and s.gold.verdict is not None for s in labelled):
         raise ValueError("--reference labels: the inputs carry no labels for the judged pairs")
     games, _ = games_from_labels(labelled)
-    return games, (duels_from_labels(labelled, baseline) if baseline else None)
+    sources = sorted({s.gold.source for s in labelled if s.gold is not None and s.gold.source})
+    return games, (duels_from_labels(labelled, baseline) if baseline else None), ", ".join(sources)
 
 
 def build_leaderboard(run: Run, *, include_baseline: bool, lc: bool) -> Any:
@@ -151,7 +154,7 @@ def build_agreement(run: Run, ranking: Any, board: Any, reference: str | None, *
             keep = [ranking.models.index(m) for m in models]
             jf, rf = judge_f, ref_f
             judge_f, ref_f = (lambda c: jf(c)[keep]), (lambda c: rf(c)[keep])
-        return rank_agreement(models, judge_f, ref_f, len(prompts), reference_name="the inputs' labels", score=score,
+        return rank_agreement(models, judge_f, ref_f, len(prompts), reference_name=f"labels ({run.ref_name})" if run.ref_name else "the inputs' labels", score=score,
                               top_k=top_k, n_boot=n_boot, seed=seed)
     values = _read_reference(reference, score, models)
     if board:
