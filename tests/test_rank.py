@@ -142,7 +142,7 @@ def test_cli_from_labels_writes_report(shared_data, tmp_path) -> None:
     print(res.output)
     assert "best: gpt4" in res.output
     out = json.loads((tmp_path / "ranking.json").read_text())
-    assert [m["model"] for m in out["models"]][0] == "gpt4"
+    assert next(m["model"] for m in out["models"]) == "gpt4"
     # text_davinci_003 is in every pair: the baseline, said so, and not ranked
     assert "text_davinci_003 answers in every input pair" in res.output and out["hidden"] == ["text_davinci_003"]
     assert {m["model"] for m in out["models"]} == {"gpt4", "alpaca-7b", "vicuna-13b"}

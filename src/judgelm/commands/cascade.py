@@ -16,6 +16,7 @@ from typing import Annotated, Any, Optional
 import typer
 
 from judgelm.commands.errors import fail
+from judgelm.commands.options import EncodingOption, SkipBadOption, echo_rejects
 
 log = logging.getLogger(__name__)
 
@@ -64,6 +65,8 @@ def main(
     reference: Annotated[bool, typer.Option("--reference", help="Show the reference answer to both judges.")] = False,
     format: Annotated[Optional[str], typer.Option("--format", "-f", help="Input format name (default: detect).")] = None,
     limit: Annotated[Optional[int], typer.Option("--limit", min=1, help="Only the first N samples.")] = None,
+    skip_bad: SkipBadOption = False,
+    encoding: EncodingOption = "utf-8",
     margin_confidence: Annotated[bool, typer.Option(
         "--margin-confidence", help="Stage-1 judgements without confidence: rank by score margin instead of refusing.")] = False,
     unparsed: Annotated[str, typer.Option("--unparsed", help="Unparsed verdicts count as: tie | wrong.")] = "tie",
@@ -86,8 +89,8 @@ def main(
     from judgelm.cascade.policy import Policy
     from judgelm.cascade.report import describe
     from judgelm.cascade.runner import format_table, run_cascade, write_outputs
-    from judgelm.data import read_samples
     from judgelm.data.errors import DataError
+    from judgelm.data.intake import read_input
     from judgelm.engines import DEFAULT_JUDGE
 
     chosen = [(n, v) for n, v in (("budget", budget), ("target", target_agreement), ("threshold", threshold))
@@ -111,12 +114,15 @@ def main(
         raise typer.BadParameter("--target-agreement needs --calibration FILE or --calib-fraction F")
 
     engines: list[Any] = []
-    try:
-        samples = list(read_samples(input, fmt=format, limit=limit))
+    try:  # every input is read and checked before an engine is loaded
+        intake = read_input(input, format, skip_bad=skip_bad, limit=limit, encoding=encoding)
+        samples = intake.samples
         calib = None
         evaluate_ids = None
         if calibration:
-            calib = list(read_samples(calibration))
+            calib_intake = read_input(calibration, skip_bad=skip_bad, encoding=encoding)
+            intake.rejects.add(calib_intake.rejects.errors)
+            calib = calib_intake.samples
         elif calib_fraction:
             from judgelm.data.split import split_by_prompt
 
@@ -148,7 +154,7 @@ def main(
         )
         write_outputs(result, output, title=f"Cascade on {input}")
     except DataError as exc:
-        raise fail(str(exc)) from None
+        raise fail(str(exc), 2) from None
     except ValueError as exc:
         raise fail(str(exc)) from None
     finally:
@@ -173,3 +179,4 @@ def main(
                                                             " (stops at the share stage 2 judged)") + ":")
         typer.echo(format_table(result.curve))
     typer.echo(f"output {output}/merged.jsonl, report {output}/report.html")
+    echo_rejects(intake, output, folder=True)

@@ -19,6 +19,7 @@ from typing import Annotated, Any
 import typer
 
 from judgelm.commands.errors import fail
+from judgelm.commands.options import SkipBadOption, echo_rejects
 
 log = logging.getLogger(__name__)
 
@@ -60,6 +61,7 @@ def main(
     api: Annotated[str | None, typer.Option("--api", help="chat | completions (openai: judges).")] = None,
     dtype: Annotated[str | None, typer.Option("--dtype", help="hf: auto | bfloat16 | float32")] = None,
     device: Annotated[str | None, typer.Option("--device", help="hf: auto | cpu | cuda[:N]")] = None,
+    skip_bad: SkipBadOption = False,
 ) -> None:
     """Rank the models whose answers are in INPUTS, with intervals and the separable partial order."""
     from judgelm.data.errors import DataError
@@ -85,7 +87,7 @@ def main(
         run = collect(inputs, out, judge_fn=_judge, notify=lambda msg: typer.echo(msg, err=True), chosen=chosen, judge=judge, judgements=judgements, from_labels=from_labels,
                        baseline=baseline, all_pairs=all_pairs, max_prompts=max_prompts, sample_prompts=sample_prompts,
                        pairs_per_prompt=pairs_per_prompt, questions=questions, seed=seed, template=template,
-                      swap=swap, no_cache=no_cache, reference=reference,
+                      swap=swap, no_cache=no_cache, reference=reference, skip_bad=skip_bad,
                        options={"api_base": api_base, "api": api, "dtype": dtype, "device": device})
         if not run.games:
             raise fail("no judged pair to rank")
@@ -98,7 +100,9 @@ def main(
         title = (f"Leaderboard of {len(ranking.order())} models against {run.baseline}" if board
                  else f"Ranking of {len(ranking.order())} models")
         files = write_outputs(ranking, out, title=title, leaderboard=board, agreement=agreement)
-    except (DataError, RunBusy, JudgeUnavailable) as exc:
+    except DataError as exc:
+        raise fail(str(exc), 2) from None
+    except (RunBusy, JudgeUnavailable) as exc:
         raise fail(str(exc)) from None
     except ValueError as exc:
         raise fail(str(exc)) from None
@@ -111,6 +115,7 @@ def main(
     if agreement:
         typer.echo(agreement.summary())
     typer.echo(f"report {files['report']}")
+    echo_rejects(run.intake, out, folder=True)
 
 
 def _judge(pairs: list[Any], path: Path, spec: str | None, *, template: str, swap: bool, no_cache: bool,

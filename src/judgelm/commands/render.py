@@ -16,7 +16,12 @@ from typing import Annotated, Any, Optional
 import typer
 
 from judgelm.commands.errors import fail
-from judgelm.commands.options import ModeChoice
+from judgelm.commands.options import (
+    EncodingOption,
+    ModeChoice,
+    SkipBadOption,
+    echo_rejects,
+)
 from judgelm.prompts.records import render_records
 
 log = logging.getLogger(__name__)
@@ -67,11 +72,13 @@ def main(
     opt: Annotated[Optional[list[str]], typer.Option(
         "--opt", help="Reader option KEY=VALUE, repeatable (e.g. predictions=preds.json for MM-Vet).")] = None,
     limit: Annotated[Optional[int], typer.Option("--limit", min=1, help="Render only the first N samples.")] = None,
+    skip_bad: SkipBadOption = False,
+    encoding: EncodingOption = "utf-8",
     output: Annotated[str, typer.Option("--output", "-o", help="Output JSONL ('-' = stdout).")] = "-",
 ) -> None:
     """Write the exact prompt each sample gives a judge: {id, template, mode, order, reference, prompt} per line."""
-    from judgelm.data import read_samples
     from judgelm.data.errors import DataError
+    from judgelm.data.intake import read_input
     from judgelm.prompts import MODES
 
     t = template.value
@@ -81,8 +88,13 @@ def main(
     if reference and t == "pandalm":
         raise typer.BadParameter("the PandaLM template has no reference block", param_hint="--reference")
     try:
-        samples = read_samples(input, fmt=format, limit=limit, **_reader_options(opt or []))
-        n = write_jsonl(render_records(samples, input, t, m, reference, swap), output)
-    except (DataError, ValueError) as exc:
+        intake = read_input(input, format, skip_bad=skip_bad, limit=limit, encoding=encoding,
+                            **_reader_options(opt or []))
+    except (DataError, ValueError) as exc:  # the input itself is bad: nothing rendered
+        raise fail(exc, 2) from None
+    try:
+        n = write_jsonl(render_records(intake.samples, input, t, m, reference, swap), output)
+    except (DataError, ValueError) as exc:  # a sample does not fit the template / mode
         raise fail(exc) from None
+    echo_rejects(intake, output, err=True)
     log.info("rendered %d prompt(s) with template %s to %s", n, t, output)

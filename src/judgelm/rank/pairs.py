@@ -7,11 +7,14 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from judgelm.schema import Answer, Sample
+
+if TYPE_CHECKING:
+    from judgelm.data.rejected import Rejects
 
 logger = logging.getLogger(__name__)
 
@@ -75,11 +78,13 @@ def _is_answer_file(path: Path) -> bool:
     return bool(first) and (is_judgelm_answer(first) or is_fastchat_answer(first))  # type: ignore[arg-type]
 
 
-def load_answer_table(sources: Iterable[str | Path], *, questions: str | Path | None = None) -> AnswerTable:
+def load_answer_table(sources: Iterable[str | Path], *, questions: str | Path | None = None,
+                      rejects: Rejects | None = None) -> AnswerTable:
     """Answers from model answer files (JudgeLM ``{question_id, question_body, text, model}``, one file
     per model or one file with a model column; FastChat files with ``questions``) and from any
     sample file whose answers name their model (AlpacaEval ``annotations.json``: ``output_1`` of
     text_davinci_003, ``output_2`` of the file's model — several files give several models).
+    ``rejects`` (a :class:`judgelm.data.rejected.Rejects`): skip bad rows and collect them there.
     """
     from judgelm.data import read_answers, read_prompts, read_samples
     from judgelm.data.errors import DataError
@@ -92,7 +97,7 @@ def load_answer_table(sources: Iterable[str | Path], *, questions: str | Path | 
         path = Path(src)
         if path.exists() and _is_answer_file(path):
             table.in_every_sample = set()  # answer files: no model is anyone's opponent by construction
-            for rec in read_answers(path):
+            for rec in read_answers(path, rejects=rejects):
                 if len(rec.turns) > 1:
                     raise DataError(path, None, "turns", f"question {rec.question_id}: multi-turn answers are not "
                                     "ranked (judge the final turns as pair samples instead)")
@@ -106,7 +111,8 @@ def load_answer_table(sources: Iterable[str | Path], *, questions: str | Path | 
                 table.add(PromptEntry(str(rec.question_id), question), rec.model, rec.text)
             continue
         n = 0
-        for s in read_samples(src):
+        stream = read_samples(src, skip_bad=rejects is not None)
+        for s in stream:
             names = {str(a.model) for a in s.answers if a.model is not None}
             table.in_every_sample = names if table.in_every_sample is None else table.in_every_sample & names
             table.samples += 1
@@ -119,6 +125,8 @@ def load_answer_table(sources: Iterable[str | Path], *, questions: str | Path | 
                                     "cannot be ranked")
                 table.add(prompt_entry(s), a.model, a.text)
             n += 1
+        if rejects is not None:
+            rejects.add(stream.report.skipped)
         logger.info("%s: %d samples read as answers", src, n)
     if table.duplicates:
         logger.info("%d repeated (model, prompt) answers ignored (first kept)", table.duplicates)

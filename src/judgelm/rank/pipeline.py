@@ -27,6 +27,7 @@ class Run:
         self.duels: list[Any] = []
         self.ref_games: list[Any] | None = None  # the inputs' labels on the judged pairs
         self.ref_duels: list[Any] | None = None
+        self.intake: Any = None  # the inputs' reading record (rows skipped with --skip-bad)
         self.ref_name = ""  # where the reference labels come from (Gold.source, e.g. alpaca_eval_gpt4)
 
 
@@ -48,15 +49,19 @@ def _announce_baseline(baseline: str | None, common: set[str] | None, known: lis
 def collect(inputs: list[str], out: Path, *, judge_fn: JudgeFn, notify: Callable[[str], None], chosen: list[str] | None, judge: str | None, judgements: str | None,
              from_labels: bool, baseline: str | None, all_pairs: bool, max_prompts: int | None,
              sample_prompts: int | None, pairs_per_prompt: int | None, questions: str | None, seed: int,
-             template: str, swap: bool, no_cache: bool, reference: str | None, options: dict[str, Any]) -> Run:
-    from judgelm.data import read_samples, write_samples
+             template: str, swap: bool, no_cache: bool, reference: str | None, options: dict[str, Any],
+             skip_bad: bool = False) -> Run:
+    from judgelm.data import write_samples
+    from judgelm.data.intake import Intake, read_inputs
     from judgelm.rank.baseline import duels_from_games, duels_from_labels
     from judgelm.rank.games import games_from_judgements, games_from_labels
     from judgelm.rank.pairs import build_pairs, load_answer_table
 
     run = Run()
+    run.intake = Intake()
     if from_labels:
-        samples = [s for src in inputs for s in read_samples(src)]
+        run.intake = read_inputs(inputs, skip_bad=skip_bad)
+        samples = list(run.intake.samples)
         if chosen:
             samples = [s for s in samples if {a.model for a in s.answers} <= set(chosen)]
         names = [{str(a.model) for a in s.answers} for s in samples]
@@ -67,7 +72,7 @@ def collect(inputs: list[str], out: Path, *, judge_fn: JudgeFn, notify: Callable
             run.duels = duels_from_labels(samples, run.baseline)
         return run
 
-    table = load_answer_table(inputs, questions=questions)
+    table = load_answer_table(inputs, questions=questions, rejects=run.intake.rejects if skip_bad else None)
     log.info("answers per model: %s", table.coverage())
     if table.labelled and not judge and not judgements:
         raise ValueError(
@@ -94,20 +99,21 @@ def collect(inputs: list[str], out: Path, *, judge_fn: JudgeFn, notify: Callable
     if reference == "labels":
         judged = {(g.prompt, g.a, g.b) for g in run.games}
         done = [p for p in pairs if (str(p.metadata.get("prompt_id")), *(str(a.model) for a in p.answers)) in judged]
-        run.ref_games, run.ref_duels, run.ref_name = _labels_of_pairs(inputs, done, run.baseline)
+        run.ref_games, run.ref_duels, run.ref_name = _labels_of_pairs(inputs, done, run.baseline, skip_bad)
     return run
 
 
-def _labels_of_pairs(inputs: list[str], pairs: list[Any], baseline: str | None
+def _labels_of_pairs(inputs: list[str], pairs: list[Any], baseline: str | None, skip_bad: bool = False
                      ) -> tuple[list[Any], list[Any] | None, str]:
     """The inputs' own labels of exactly the (prompt, model pair)s in ``pairs`` (the judged ones)."""
-    from judgelm.data import read_samples
     from judgelm.rank.baseline import duels_from_labels
     from judgelm.rank.games import games_from_labels
     from judgelm.rank.pairs import prompt_entry
 
     judged = {(str(p.metadata.get("prompt_id")), *sorted(str(a.model) for a in p.answers)) for p in pairs}
-    labelled = [s for src in inputs for s in read_samples(src)
+    from judgelm.data.intake import read_inputs
+
+    labelled = [s for s in read_inputs(inputs, skip_bad=skip_bad).samples
                 if (prompt_entry(s).id, *sorted(str(a.model) for a in s.answers)) in judged]
     if not any(s.gold is not None and s.gold.verdict is not None for s in labelled):
         raise ValueError("--reference labels: the inputs carry no labels for the judged pairs")
