@@ -6,29 +6,40 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+from judgelm.data.intake import Intake
+from judgelm.schema import Judgement
+
+if TYPE_CHECKING:
+    import numpy as np
+
+    from judgelm.rank.agreement import Agreement
+    from judgelm.rank.baseline import Duel, Leaderboard
+    from judgelm.rank.games import Game
+    from judgelm.rank.ratings import Ranking
 
 logger = logging.getLogger(__name__)
-log = logger
 
 #: judges pairs into a path: (pairs, path, spec, template=, swap=, no_cache=, options=) → judgements
-JudgeFn = Callable[..., list[Any]]
+JudgeFn = Callable[..., list[Judgement]]
 
 
+@dataclass
 class Run:
     """What the inputs and the chosen source of verdicts gave: games, and what the leaderboard and
     the reference need (duels against the baseline, the reference's games)."""
 
-    def __init__(self) -> None:
-        self.games: list[Any] = []
-        self.stats: dict[str, int] = {}
-        self.baseline: str | None = None
-        self.duels: list[Any] = []
-        self.ref_games: list[Any] | None = None  # the inputs' labels on the judged pairs
-        self.ref_duels: list[Any] | None = None
-        self.intake: Any = None  # the inputs' reading record (rows skipped with --skip-bad)
-        self.ref_name = ""  # where the reference labels come from (Gold.source, e.g. alpaca_eval_gpt4)
+    games: list[Game] = field(default_factory=list)
+    stats: dict[str, int] = field(default_factory=dict)
+    baseline: str | None = None
+    duels: list[Duel] = field(default_factory=list)
+    ref_games: list[Game] | None = None  # the inputs' labels on the judged pairs
+    ref_duels: list[Duel] | None = None
+    ref_name: str = ""  # where the reference labels come from (Gold.source, e.g. alpaca_eval_gpt4)
+    intake: Intake = field(default_factory=Intake)  # the inputs' reading record (rows skipped with --skip-bad)
 
 
 def _announce_baseline(baseline: str | None, common: set[str] | None, known: list[str],
@@ -46,19 +57,20 @@ def _announce_baseline(baseline: str | None, common: set[str] | None, known: lis
     return None
 
 
-def collect(inputs: list[str], out: Path, *, judge_fn: JudgeFn, notify: Callable[[str], None], chosen: list[str] | None, judge: str | None, judgements: str | None,
-             from_labels: bool, baseline: str | None, all_pairs: bool, max_prompts: int | None,
+def collect(inputs: list[str], out: Path, *, judge_fn: JudgeFn, notify: Callable[[str], None],
+            chosen: list[str] | None, judge: str | None, judgements: str | None, from_labels: bool, baseline: str | None, all_pairs: bool, max_prompts: int | None,
              sample_prompts: int | None, pairs_per_prompt: int | None, questions: str | None, seed: int,
              template: str, swap: bool, no_cache: bool, reference: str | None, options: dict[str, Any],
              skip_bad: bool = False) -> Run:
+    """Read the inputs, settle the baseline, and get the games: from the labels, from recorded
+    judgements of the pairs, or by judging the pairs (written to ``out``) with ``judge_fn``."""
     from judgelm.data import write_samples
-    from judgelm.data.intake import Intake, read_inputs
+    from judgelm.data.intake import read_inputs
     from judgelm.rank.baseline import duels_from_games, duels_from_labels
     from judgelm.rank.games import games_from_judgements, games_from_labels
     from judgelm.rank.pairs import build_pairs, load_answer_table
 
     run = Run()
-    run.intake = Intake()
     if from_labels:
         run.intake = read_inputs(inputs, skip_bad=skip_bad)
         samples = list(run.intake.samples)
@@ -73,7 +85,7 @@ def collect(inputs: list[str], out: Path, *, judge_fn: JudgeFn, notify: Callable
         return run
 
     table = load_answer_table(inputs, questions=questions, rejects=run.intake.rejects if skip_bad else None)
-    log.info("answers per model: %s", table.coverage())
+    logger.info("answers per model: %s", table.coverage())
     if table.labelled and not judge and not judgements:
         raise ValueError(
             f"{table.labelled} of the {table.samples} input pairs carry their own labels "
@@ -93,7 +105,7 @@ def collect(inputs: list[str], out: Path, *, judge_fn: JudgeFn, notify: Callable
                       options=options)
     run.games, run.stats = games_from_judgements(pairs, js)
     if run.stats["missing"]:
-        log.warning("%d of %d pairs have no judgement", run.stats["missing"], run.stats["pairs"])
+        logger.warning("%d of %d pairs have no judgement", run.stats["missing"], run.stats["pairs"])
     if run.baseline:
         run.duels = duels_from_games(pairs, run.games, run.baseline)
     if reference == "labels":
@@ -104,7 +116,7 @@ def collect(inputs: list[str], out: Path, *, judge_fn: JudgeFn, notify: Callable
 
 
 def _labels_of_pairs(inputs: list[str], pairs: list[Any], baseline: str | None, skip_bad: bool = False
-                     ) -> tuple[list[Any], list[Any] | None, str]:
+                     ) -> tuple[list[Game], list[Duel] | None, str]:
     """The inputs' own labels of exactly the (prompt, model pair)s in ``pairs`` (the judged ones)."""
     from judgelm.rank.baseline import duels_from_labels
     from judgelm.rank.games import games_from_labels
@@ -122,7 +134,7 @@ def _labels_of_pairs(inputs: list[str], pairs: list[Any], baseline: str | None, 
     return games, (duels_from_labels(labelled, baseline) if baseline else None), ", ".join(sources)
 
 
-def build_leaderboard(run: Run, *, include_baseline: bool, lc: bool) -> Any:
+def build_leaderboard(run: Run, *, include_baseline: bool, lc: bool) -> Leaderboard | None:
     """AlpacaEval's leaderboard (with LC win rates when ``lc``) when the run has a baseline."""
     if not run.baseline:
         return None
@@ -137,8 +149,8 @@ def build_leaderboard(run: Run, *, include_baseline: bool, lc: bool) -> Any:
     return board
 
 
-def build_agreement(run: Run, ranking: Any, board: Any, reference: str | None, *, top_k: int, n_boot: int, seed: int,
-               prior: float) -> Any:
+def build_agreement(run: Run, ranking: Ranking, board: Leaderboard | None, reference: str | None, *, top_k: int,
+                    n_boot: int, seed: int, prior: float) -> Agreement | None:
     """Agreement of the run's ranking with ``reference`` ('labels' or a ratings.csv), or None."""
     if reference is None:
         return None
@@ -175,7 +187,7 @@ def build_agreement(run: Run, ranking: Any, board: Any, reference: str | None, *
                           score=score, top_k=top_k, n_boot=n_boot, seed=seed)
 
 
-def _align(duels: list[Any], models: list[str], prompts: list[str]) -> Any:
+def _align(duels: list[Duel], models: list[str], prompts: list[str]) -> np.ndarray:
     import numpy as np
 
     pidx = {p: k for k, p in enumerate(prompts)}
@@ -208,5 +220,5 @@ def _read_reference(path: str, column: str, models: list[str]) -> list[float]:
             raise DataError(p, line, column, f"not a number: {row[column]!r}") from None
     missing = [m for m in models if m not in got]
     if missing:
-        log.warning("reference %s lacks %d model(s): %s", path, len(missing), ", ".join(missing))
+        logger.warning("reference %s lacks %d model(s): %s", path, len(missing), ", ".join(missing))
     return [got.get(m, float("nan")) for m in models]
