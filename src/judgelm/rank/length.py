@@ -182,9 +182,9 @@ def add_length_controlled(board: Leaderboard, duels: Sequence[Duel]) -> Leaderbo
             continue
         row.lc_win_rate, row.lc_standard_error, row.lc_weights = lc.lc_win_rate, lc.lc_standard_error, lc.weights
         if extreme_change(row.win_rate, lc.lc_win_rate):
-            logger.warning("%s: length-controlled win rate %.1f%% is far from the raw %.1f%% (AlpacaEval's warning: "
-                           "the GLM may have failed, e.g. on nearly one-sided verdicts)", row.model, lc.lc_win_rate,
-                           row.win_rate)
+            logger.warning("%s: length-controlled win rate %.1f%% vs raw %.1f%%: a change this large is where "
+                           "AlpacaEval warns too (a strong length effect, or a poor GLM fit)", row.model,
+                           lc.lc_win_rate, row.win_rate)
     return board
 
 
