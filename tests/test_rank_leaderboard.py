@@ -6,7 +6,7 @@ rank agreement, and the ``judgelm rank --baseline`` command end to end.
 ``src/alpaca_eval/leaderboards/data_AlpacaEval/alpaca_eval_gpt4_leaderboard.csv``
 (tatsu-lab/alpaca_eval @ cd543a1, the commit of the shared annotation files) for the models in
 shared data; AlpacaEval lists no row for ``mistral-orpo-beta``, whose figures are checked against
-a transcription of AlpacaEval's ``describe_head2head`` in pandas instead.
+a step-by-step transcription of AlpacaEval's ``describe_head2head`` instead.
 """
 
 from __future__ import annotations
@@ -64,15 +64,14 @@ def all_samples(shared_data):
 
 
 def _alpaca_eval_head2head(preferences: list) -> dict[str, float]:
-    """AlpacaEval's BaseScoringRule.describe_head2head (alpaca_eval/metrics/helpers.py), in pandas."""
-    import pandas as pd
-
-    p = pd.Series(preferences).replace({0: 1.5}).astype(float)
-    n_draws = int(((p == 1.5) | (p == 0)).sum())
-    p = p.replace({0.0: 1.5})
-    p = p[p.notna()] - 1
-    return {"win_rate": p.mean() * 100, "standard_error": p.sem() * 100, "n_wins": int((p > 0.5).sum()),
-            "n_wins_base": int((p < 0.5).sum()), "n_draws": n_draws, "n_total": len(p)}
+    """AlpacaEval's BaseScoringRule.describe_head2head (alpaca_eval/metrics/helpers.py), step by step:
+    0 → 1.5, nulls dropped, minus 1, mean and pandas' sem (ddof 1)."""
+    p = [1.5 if x == 0 else float(x) for x in preferences if x is not None]
+    n_draws = sum(x == 1.5 for x in p)
+    q = np.array(p) - 1
+    return {"win_rate": q.mean() * 100, "standard_error": q.std(ddof=1) / np.sqrt(len(q)) * 100,
+            "n_wins": int((q > 0.5).sum()), "n_wins_base": int((q < 0.5).sum()), "n_draws": n_draws,
+            "n_total": len(q)}
 
 
 def test_win_rates_equal_alpaca_eval_on_all_52_files(all_samples, shared_data) -> None:
