@@ -240,10 +240,10 @@ def create_app(engine: Engine, settings: ServeSettings | None = None) -> FastAPI
                          mode: Literal["pair", "single", "multi", "vqa"] | None = None, reference: bool = False,
                          both_orders: bool = False, fast: bool | None = None, max_new_tokens: int | None = None,
                          format: str | None = None, name: str | None = None,
-                         map: str | None = None) -> dict[str, Any]:
+                         skip_bad: bool = False, map: str | None = None) -> dict[str, Any]:
         """A body (or a multipart ``file`` upload) in any format ``judgelm judge`` reads — JSON array, JSONL,
         CSV, every reader format, ``map`` = a column mapping — becomes a durable job; options are query
-        parameters."""
+        parameters. ``skip_bad``: bad rows are left out and listed under ``rejected`` (file:line: field: cause)."""
         opts = options(template=template, mode=mode, reference=reference, both_orders=both_orders, fast=fast,
                        max_new_tokens=max_new_tokens)
         ctype = request.headers.get("content-type", "")
@@ -255,8 +255,10 @@ def create_app(engine: Engine, settings: ServeSettings | None = None) -> FastAPI
             data, filename = await upload.read(), upload.filename or "upload.jsonl"
         else:
             data, filename = await request.body(), "request body"
+        rejected: list[Any] = []
         try:
-            samples = await anyio.to_thread.run_sync(lambda: parse_upload(data, filename, format, map))
+            samples = await anyio.to_thread.run_sync(
+                lambda: parse_upload(data, filename, format, skip_bad, rejected, mapping=map))
         except DataError:
             raise  # answered by the invalid_data handler: names the upload, line and field
         except ValueError as exc:  # an unknown format, a bad column mapping, a mapping with another format
@@ -271,7 +273,8 @@ def create_app(engine: Engine, settings: ServeSettings | None = None) -> FastAPI
         job_id = await anyio.to_thread.run_sync(lambda: store.create(samples, opts, name or filename))
         worker.wake()
         logger.info("job %s created: %d samples", job_id, len(samples))
-        return store.get(job_id) or {}
+        job = store.get(job_id) or {}
+        return {**job, "rejected": [str(e) for e in rejected]} if skip_bad else job
 
     @app.get("/v1/jobs")
     async def list_jobs(limit: int = Query(default=100, ge=1, le=1000)) -> dict[str, Any]:

@@ -4,8 +4,9 @@ The bytes go to a private temporary file (never a caller-chosen path) whose suff
 the bytes are — a JSON document (an array such as the PandaLM test set or AlpacaEval
 annotations, or a keyed object such as MM-Vet), JSON lines, or CSV/TSV — and that file goes
 through one call to :func:`judgelm.data.read_samples`, so every reader format, format
-detection, an explicit ``fmt`` and a column ``mapping`` behave as on the command line. The file
-is deleted right after; errors name the upload (not the temporary path), the line and the field.
+detection, an explicit ``fmt``, a column ``mapping`` and ``skip_bad`` behave as on the command
+line. The file is deleted right after; errors name the upload (not the temporary path), the line
+and the field.
 """
 
 from __future__ import annotations
@@ -39,11 +40,20 @@ def _suffix(text: str, name: str) -> str:
     return ".jsonl"
 
 
-def parse_upload(data: bytes, name: str = "upload.jsonl", fmt: str | None = None,
-                 mapping: str | None = None) -> list[Sample]:
-    """Samples from uploaded bytes; raises DataError (naming ``name``, line, field) on bad input."""
+def _renamed(err: DataError, path: Path, name: str) -> DataError:
+    out = DataError(name, err.line, err.field, err.message.replace(str(path), name), unit=err.unit)
+    out.raw = getattr(err, "raw", None)
+    return out
+
+
+def parse_upload(data: bytes, name: str = "upload.jsonl", fmt: str | None = None, skip_bad: bool = False,
+                 rejected: list[DataError] | None = None, *, mapping: str | None = None) -> list[Sample]:
+    """Samples from uploaded bytes; raises DataError (naming ``name``, line, field) on bad input.
+
+    ``skip_bad``: bad rows are left out and appended to ``rejected`` instead (file-level problems
+    still raise). ``mapping``: a column mapping (``judgelm convert --map`` syntax)."""
     try:
-        text = data.decode("utf-8")
+        text = data.decode("utf-8", errors="replace" if skip_bad else "strict")  # skip_bad: bad lines skipped below
     except UnicodeDecodeError as exc:
         raise DataError(name, None, None, f"not UTF-8 text (byte {exc.start})") from None
     if not text.strip():
@@ -52,9 +62,13 @@ def parse_upload(data: bytes, name: str = "upload.jsonl", fmt: str | None = None
         path = Path(tmp) / f"upload{_suffix(text, name)}"
         path.write_bytes(data)
         try:
-            return list(read_samples(path, fmt=fmt, mapping=mapping))
+            stream = read_samples(path, fmt=fmt, mapping=mapping, skip_bad=skip_bad)
+            samples = list(stream)
         except DataError as exc:
-            raise DataError(name, exc.line, exc.field, exc.message.replace(str(path), name), unit=exc.unit) from None
+            raise _renamed(exc, path, name) from None
+        for err in stream.report.skipped:
+            (rejected if rejected is not None else []).append(_renamed(err, path, name))
+        return samples
 
 
 #: the former name (JSONL was the only upload format once)
