@@ -20,12 +20,6 @@ pytestmark = [
     pytest.mark.skipif(not CHROMIUM.exists(), reason="/usr/bin/chromium is absent"),
 ]
 
-#: reports restyled on other branches; until they land, a page without the shared style is an
-#: expected failure (remove an entry once its branch is merged)
-PENDING = {"cascade": "issue 16 (branch guarantee) restyles the cascade report",
-           "rank": "issue 15 (branch leaderboard) restyles the rank report"}
-
-
 @pytest.fixture(scope="module")
 def reports(shared_data: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     """The three reports, built from real data the way the commands build them."""
@@ -88,8 +82,6 @@ def _look(browser, page_path: Path, shot: Path) -> dict:
 def test_report_renders_in_the_shared_style(kind: str, reports: dict[str, Path], browser, tmp_path: Path) -> None:
     shot = tmp_path / f"{kind}.png"
     look = _look(browser, reports[kind], shot)
-    if kind in PENDING and not look["style"]:
-        pytest.xfail(f"not in the shared style yet: {PENDING[kind]}")
     assert shot.read_bytes().startswith(b"\x89PNG") and shot.stat().st_size > 40_000
     assert look["generator"] == "judgelm report" and look["style"] and look["kind"] == kind
     assert look["headerHeight"] > 60 and look["panel"] == "14px"
@@ -100,8 +92,6 @@ def test_report_renders_in_the_shared_style(kind: str, reports: dict[str, Path],
 
 def test_the_three_reports_share_one_look(reports: dict[str, Path], browser, tmp_path: Path) -> None:
     looks = {k: _look(browser, path, tmp_path / f"{k}.png") for k, path in reports.items()}
-    pending = [k for k in PENDING if not looks[k]["style"]]
-    if pending:
-        pytest.xfail("not in the shared style yet: " + "; ".join(PENDING[k] for k in pending))
+    assert all(look["style"] for look in looks.values())
     for prop in ("header", "font", "panel"):
         assert len({looks[k][prop] for k in looks}) == 1, {k: looks[k][prop] for k in looks}
