@@ -43,8 +43,9 @@ class MiniEngine(Engine):
         self.ties = ties
 
     def generation_settings(self) -> dict[str, Any]:
-        """Settings that change the output (part of the response-cache key)."""
-        return {"ties": self.ties}
+        """Settings that change the output (part of the response-cache key); ``padding`` names the
+        batch-invariant padding rule, so outputs cached before it are not served for it."""
+        return {"ties": self.ties, "padding": "own-width-16"}
 
     def _problem(self, req: JudgeRequest) -> tuple[Any, bool]:
         from judgelm.mini.features import question_text

@@ -168,7 +168,7 @@ def engine_settings(engine: Engine) -> dict[str, Any]:
 
 
 _DECODING_ATTRS = ("dtype", "num_beams", "repetition_penalty", "temperature", "fast_max_new_tokens",
-                   "min_new_tokens")
+                   "min_new_tokens", "batch_invariant")
 
 
 def safe_judge_batch(engine: Engine, batch: list[JudgeRequest]) -> list[EngineOutput]:
