@@ -21,7 +21,7 @@ def _cli(args: list[str], columns: int = 80) -> str:
     """The real command in a subprocess (click's test runner forces 80 columns)."""
     env = {**os.environ, "COLUMNS": str(columns), "PYTHONPATH": str(REPO / "src")}
     res = subprocess.run([sys.executable, "-m", "judgelm.cli", *args], capture_output=True, text=True, env=env,
-                         timeout=120)
+                         timeout=120, check=False)
     assert res.returncode == 0, res.stderr
     return res.stdout
 

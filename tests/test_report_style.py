@@ -7,7 +7,13 @@ import base64
 
 import pytest
 
-from judgelm.report.figures import legend_outside, new_figure, save_png, style_axes, to_data_uri
+from judgelm.report.figures import (
+    legend_outside,
+    new_figure,
+    save_png,
+    style_axes,
+    to_data_uri,
+)
 from judgelm.report.page import card, chip, figure, page, table
 
 

@@ -54,7 +54,7 @@ DPI = 110
 _SPINE = "#cbd5e1"
 
 
-def new_figure(w: float, h: float) -> "Figure":
+def new_figure(w: float, h: float) -> Figure:
     """A transparent ``w``×``h`` inch figure with its own Agg canvas (no pyplot state)."""
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
@@ -65,7 +65,7 @@ def new_figure(w: float, h: float) -> "Figure":
     return fig
 
 
-def style_axes(ax: "Axes", grid: str | None = None) -> None:
+def style_axes(ax: Axes, grid: str | None = None) -> None:
     """Quiet spines and muted ticks; ``grid`` ("x", "y", "both") adds a faint grid behind the data."""
     ax.spines[["top", "right"]].set_visible(False)
     ax.spines[["left", "bottom"]].set_color(_SPINE)
@@ -78,7 +78,7 @@ def style_axes(ax: "Axes", grid: str | None = None) -> None:
         ax.set_axisbelow(True)
 
 
-def legend_outside(ax: "Axes", where: str = "right", ncol: int | None = None) -> "Legend | None":
+def legend_outside(ax: Axes, where: str = "right", ncol: int | None = None) -> Legend | None:
     """Put the legend outside the plotting area so it hides no data (see the module docstring)."""
     from matplotlib.transforms import ScaledTranslation
 
@@ -100,19 +100,19 @@ def legend_outside(ax: "Axes", where: str = "right", ncol: int | None = None) ->
                      bbox_transform=ax.transAxes + shift, ncol=ncol or min(len(handles), 4), **common)
 
 
-def _png(fig: "Figure", transparent: bool) -> bytes:
+def _png(fig: Figure, transparent: bool) -> bytes:
     buf = io.BytesIO()
     fig.savefig(buf, format="png", bbox_inches="tight", pad_inches=0.08, transparent=transparent,
                 facecolor="none" if transparent else "white")
     return buf.getvalue()
 
 
-def to_data_uri(fig: "Figure") -> str:
+def to_data_uri(fig: Figure) -> str:
     """The figure as an inline ``data:image/png;base64,...`` URI."""
     return "data:image/png;base64," + base64.b64encode(_png(fig, transparent=True)).decode("ascii")
 
 
-def save_png(fig: "Figure", path: str | Path) -> Path:
+def save_png(fig: Figure, path: str | Path) -> Path:
     """Write the figure as a PNG file (same cropping as :func:`to_data_uri`, on white: it is viewed alone)."""
     path = Path(path)
     path.write_bytes(_png(fig, transparent=False))

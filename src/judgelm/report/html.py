@@ -12,7 +12,19 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from judgelm.report import plots
-from judgelm.report.page import card, cards, chip, definitions, dot, esc, figure, grid, page, panel, table
+from judgelm.report.page import (
+    card,
+    cards,
+    chip,
+    definitions,
+    dot,
+    esc,
+    figure,
+    grid,
+    page,
+    panel,
+    table,
+)
 from judgelm.report.page import pct as _pct
 
 if TYPE_CHECKING:
@@ -90,7 +102,7 @@ def _cards(s: dict[str, Any], policy: str) -> list[str]:
     return out
 
 
-def render_html(evaluation: "Evaluation", title: str | None = None) -> str:
+def render_html(evaluation: Evaluation, title: str | None = None) -> str:
     """The full report page as a string (self-contained: no external CSS, JS or images)."""
     s = evaluation.summary
     title = title or f"Judge evaluation — {s['judge']}"
@@ -117,16 +129,16 @@ def render_html(evaluation: "Evaluation", title: str | None = None) -> str:
         ("Agreement", "Accuracy of the 3-way verdict (answer 1 / answer 2 / tie) against gold."),
         ("Precision, recall, F1", f"Macro averages over the classes {', '.join(esc(x) for x in s['per_class'])}."),
         ("95% CI", f"Percentile bootstrap over rows ({ci['n_boot']} resamples, seed {ci['seed']})."),
-        ("Consistency, bias", "Same verdict after swapping the answers; bias → first/second: share of pairs whose "
-                              "two verdicts disagree and lean to the answer shown first/second; "
-                              "Δ bias = |first − second|."),
+        ("Consistency, bias", ("Same verdict after swapping the answers; bias → first/second: share of pairs "
+                               "whose two verdicts disagree and lean to the answer shown first/second; "
+                               "Δ bias = |first − second|.")),
         ("Baselines", 'Majority gold class, and "the longer answer wins" (characters; equal length → tie).'),
     ])
     return page(title, cards(_cards(s, policy)) + figures, kind="eval", subtitle=str(s.get("pred", "")),
                 chips=_chips(s, policy), footer=footer)
 
 
-def write_report(evaluation: "Evaluation", out_dir: str | Path, title: str | None = None) -> Path:
+def write_report(evaluation: Evaluation, out_dir: str | Path, title: str | None = None) -> Path:
     """Write ``out_dir/index.html`` and return its path."""
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)

@@ -113,7 +113,7 @@ def verdict_distribution(summary: dict[str, Any]) -> str:
     return to_data_uri(fig)
 
 
-def score_distribution(rows: Sequence["Row"]) -> str | None:
+def score_distribution(rows: Sequence[Row]) -> str | None:
     """Scores given to answer 1 and 2, and the score margin split by gold verdict."""
     import numpy as np
 
@@ -147,7 +147,7 @@ def score_distribution(rows: Sequence["Row"]) -> str | None:
     return to_data_uri(fig)
 
 
-def position_bias(summary: dict[str, Any], rows: Sequence["Row"]) -> str | None:
+def position_bias(summary: dict[str, Any], rows: Sequence[Row]) -> str | None:
     """Consistency vs bias toward the first/second position, and which position wins per run."""
     import numpy as np
 
