@@ -57,6 +57,12 @@ def load_samples(cfg: TrainConfig) -> tuple[list, dict[str, int]]:
 
     samples = []
     per_source: dict[str, int] = {}
+    if cfg.teacher_mix is not None:
+        from judgelm.train.teacher_mix import build_teacher_samples
+
+        mixed, counts = build_teacher_samples(cfg.teacher_mix)
+        samples.extend(mixed)
+        per_source.update({f"teacher_mix:{k}": v for k, v in counts.items()})
     for source in cfg.data:
         stream = read_samples(source, fmt=cfg.data_format, skip_bad=cfg.skip_bad_rows, **cfg.data_options)
         got = list(stream)
@@ -121,9 +127,13 @@ def prepare_data(cfg: TrainConfig, tokenizer=None, samples: list | None = None) 
     eval_ex = build_examples(eval_s, cfg, eval_report)
     base = resolve_base_model(cfg, train_ex)
     if tokenizer is None:
-        tokenizer = AutoTokenizer.from_pretrained(base)
-    train_rows = encode_examples(tokenizer, train_ex, cfg.max_length, cfg.truncation, report)
-    eval_rows = encode_examples(tokenizer, eval_ex, cfg.max_length, cfg.truncation, eval_report)
+        from judgelm.engines.bases import resolve_model_source
+
+        src = resolve_model_source(base)
+        tokenizer = AutoTokenizer.from_pretrained(src.path_or_id, **src.kwargs())
+    chat = cfg.chat_template
+    train_rows = encode_examples(tokenizer, train_ex, cfg.max_length, cfg.truncation, report, chat=chat)
+    eval_rows = encode_examples(tokenizer, eval_ex, cfg.max_length, cfg.truncation, eval_report, chat=chat)
     dropped = sum(report.dropped.values())
     summary = f"{report.rows} rows → {len(train_rows)} training examples; dropped: {dict(report.dropped) or 'none'}; notes: {dict(report.notes) or 'none'}"
     logger.info("data: %s", summary)
@@ -171,7 +181,16 @@ def load_model(cfg: TrainConfig, base: str | None = None):
         )
     if cfg.finetune != "full" and _want_bf16(cfg):
         kwargs["dtype"] = torch.bfloat16  # frozen base in bf16; adapters train in fp32
-    model = AutoModelForCausalLM.from_pretrained(base or cfg.model, **kwargs)
+    from judgelm.engines.bases import mark_dequantised, missing_gguf_support, resolve_model_source
+
+    src = resolve_model_source(base or cfg.model)
+    if src.gguf_file:
+        if missing_gguf_support():
+            raise RuntimeError(missing_gguf_support())
+        kwargs.setdefault("dtype", torch.bfloat16 if _want_bf16(cfg) else torch.float32)
+    model = AutoModelForCausalLM.from_pretrained(src.path_or_id, **src.kwargs(), **kwargs)
+    if src.gguf_file:
+        mark_dequantised(model)
     if cfg.finetune in ("lora", "qlora"):
         from peft import LoraConfig, get_peft_model, prepare_model_for_kbit_training
 
@@ -185,11 +204,50 @@ def load_model(cfg: TrainConfig, base: str | None = None):
             lora_dropout=cfg.lora_dropout,
             target_modules=cfg.lora_target_modules,
             task_type="CAUSAL_LM",
+            **_lora_layers(cfg, model),
         )
         model = get_peft_model(model, lora)
         trainable, total = model.get_nb_trainable_parameters()
         logger.info("LoRA: %d of %d parameters trainable (%.2f%%)", trainable, total, 100 * trainable / total)
     return model
+
+
+def _lora_layers(cfg: TrainConfig, model) -> dict[str, Any]:
+    """``lora_layers: N`` → peft's ``layers_to_transform`` = the top N decoder layers."""
+    if not cfg.lora_layers:
+        return {}
+    n = int(model.config.num_hidden_layers)
+    k = min(int(cfg.lora_layers), n)
+    return {"layers_to_transform": list(range(n - k, n))}
+
+
+def label_tail_trainer_class():
+    """A Trainer whose loss runs the vocabulary head only at the last positions of each row.
+
+    With left padding (:class:`judgelm.train.data.LeftPadCollator`) the labelled target ends every
+    row, so ``logits_to_keep = longest labelled tail + 1`` covers every label: the same loss as
+    transformers' (mean over labelled tokens), without a 49k-word head on every prompt token.
+    """
+    import torch
+    from transformers import Trainer
+
+    class LabelTailTrainer(Trainer):
+        def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):  # noqa: ANN001
+            labels = inputs.pop("labels")
+            labelled = labels != -100
+            width = labels.shape[1]
+            first = torch.where(labelled.any(1), labelled.float().argmax(1), torch.full_like(labels[:, 0], width))
+            k = max(1, int(width - first.min()))
+            out = model(**inputs, logits_to_keep=k + 1)
+            logits = out.logits[:, :-1].float()
+            target = labels[:, width - k:]
+            loss = torch.nn.functional.cross_entropy(
+                logits.reshape(-1, logits.shape[-1]), target.reshape(-1), ignore_index=-100, reduction="sum")
+            n = num_items_in_batch if num_items_in_batch is not None else labelled.sum()
+            loss = loss / n.to(loss.device) if torch.is_tensor(n) else loss / max(1, int(n))
+            return (loss, out) if return_outputs else loss
+
+    return LabelTailTrainer
 
 
 def _callbacks(cfg: TrainConfig) -> list:
@@ -248,6 +306,7 @@ def training_arguments(cfg: TrainConfig, has_eval: bool):
         include_num_input_tokens_seen=True,
         use_cpu=not torch.cuda.is_available(),
         ddp_find_unused_parameters=False if cfg.finetune == "full" else None,
+        **({"train_sampling_strategy": "group_by_length"} if cfg.group_by_length else {}),
     )
 
 
@@ -266,12 +325,13 @@ def train(cfg: TrainConfig, samples: list | None = None) -> TrainResult:
     tokenizer = data.tokenizer
     model = load_model(cfg, data.base_model)
     args = training_arguments(cfg, has_eval=bool(data.eval_rows))
-    trainer = Trainer(
+    trainer_cls = label_tail_trainer_class() if cfg.logits_at_labels_only else Trainer
+    trainer = trainer_cls(
         model=model,
         args=args,
         train_dataset=data.train_rows,
         eval_dataset=data.eval_rows or None,
-        data_collator=make_collator(tokenizer),
+        data_collator=make_collator(tokenizer, left_pad=cfg.logits_at_labels_only),
         processing_class=tokenizer,
         callbacks=_callbacks(cfg),
     )
