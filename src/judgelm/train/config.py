@@ -133,6 +133,7 @@ class TrainConfig:
         None, "Stop (after writing a checkpoint) at this step while keeping the full run's schedule; resume later."
     )
     logging_steps: int = _f(10, "Log loss and throughput every this many steps.")
+    evaluate_at_end: bool = _f(True, "Compute the held-out loss when training ends (off: the held-out prompts are only kept out of training).")
     eval_steps: int | None = _f(None, "Evaluate on the held-out prompts every this many steps (None = at the end only).")
     report_to: list[str] = _f([], "Experiment trackers (tensorboard, wandb, ...); empty = none.")
     num_workers: int = _f(0, "Data-loader worker processes.")

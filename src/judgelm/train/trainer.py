@@ -188,7 +188,7 @@ def load_model(cfg: TrainConfig, base: str | None = None):
         if missing_gguf_support():
             raise RuntimeError(missing_gguf_support())
         kwargs.setdefault("dtype", torch.bfloat16 if _want_bf16(cfg) else torch.float32)
-    model = AutoModelForCausalLM.from_pretrained(src.path_or_id, **src.kwargs(), **kwargs)
+    model = AutoModelForCausalLM.from_pretrained(src.path_or_id, **src.model_kwargs(), **kwargs)
     if src.gguf_file:
         mark_dequantised(model)
     if cfg.finetune in ("lora", "qlora"):
@@ -221,30 +221,39 @@ def _lora_layers(cfg: TrainConfig, model) -> dict[str, Any]:
     return {"layers_to_transform": list(range(n - k, n))}
 
 
-def label_tail_trainer_class():
-    """A Trainer whose loss runs the vocabulary head only at the last positions of each row.
+def label_tail_loss(model, inputs: dict, num_items_in_batch=None):
+    """(loss, outputs) with the vocabulary head run only at the last positions of each row.
 
     With left padding (:class:`judgelm.train.data.LeftPadCollator`) the labelled target ends every
     row, so ``logits_to_keep = longest labelled tail + 1`` covers every label: the same loss as
-    transformers' (mean over labelled tokens), without a 49k-word head on every prompt token.
+    transformers' (mean over labelled tokens, or sum / ``num_items_in_batch`` under gradient
+    accumulation), without a 49k-word head on every prompt token.
     """
     import torch
+
+    inputs = dict(inputs)
+    labels = inputs.pop("labels")
+    labelled = labels != -100
+    width = labels.shape[1]
+    first = torch.where(labelled.any(1), labelled.float().argmax(1), torch.full_like(labels[:, 0], width))
+    k = max(1, int(width - first.min()))
+    out = model(**inputs, logits_to_keep=k + 1)
+    logits = out.logits[:, :-1].float()
+    target = labels[:, width - k:]
+    loss = torch.nn.functional.cross_entropy(
+        logits.reshape(-1, logits.shape[-1]), target.reshape(-1), ignore_index=-100, reduction="sum")
+    n = num_items_in_batch if num_items_in_batch is not None else labelled.sum()
+    n = n.to(loss.device) if torch.is_tensor(n) else torch.tensor(float(n))
+    return loss / n.clamp(min=1), out
+
+
+def label_tail_trainer_class():
+    """A Trainer whose loss is :func:`label_tail_loss` (``logits_at_labels_only: true``)."""
     from transformers import Trainer
 
     class LabelTailTrainer(Trainer):
         def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):  # noqa: ANN001
-            labels = inputs.pop("labels")
-            labelled = labels != -100
-            width = labels.shape[1]
-            first = torch.where(labelled.any(1), labelled.float().argmax(1), torch.full_like(labels[:, 0], width))
-            k = max(1, int(width - first.min()))
-            out = model(**inputs, logits_to_keep=k + 1)
-            logits = out.logits[:, :-1].float()
-            target = labels[:, width - k:]
-            loss = torch.nn.functional.cross_entropy(
-                logits.reshape(-1, logits.shape[-1]), target.reshape(-1), ignore_index=-100, reduction="sum")
-            n = num_items_in_batch if num_items_in_batch is not None else labelled.sum()
-            loss = loss / n.to(loss.device) if torch.is_tensor(n) else loss / max(1, int(n))
+            loss, out = label_tail_loss(model, inputs, num_items_in_batch)
             return (loss, out) if return_outputs else loss
 
     return LabelTailTrainer
@@ -343,7 +352,7 @@ def train(cfg: TrainConfig, samples: list | None = None) -> TrainResult:
     trainer.train(resume_from_checkpoint=resume)
     completed = trainer.state.global_step >= trainer.state.max_steps
     eval_loss = None
-    if data.eval_rows and completed:
+    if data.eval_rows and completed and cfg.evaluate_at_end:
         eval_loss = trainer.evaluate().get("eval_loss")
     result = TrainResult(
         output_dir=cfg.output_dir,
@@ -360,6 +369,16 @@ def train(cfg: TrainConfig, samples: list | None = None) -> TrainResult:
     else:
         logger.info("stopped at step %d of %d; resume with resume_from_checkpoint: auto", result.global_step, trainer.state.max_steps)
     return result
+
+
+def name_adapter_base(folder: Path, base: str) -> None:
+    """Record the base as configured (e.g. the named base ``smollm2-135m-instruct``), not the folder it
+    resolved to on this machine, so the adapter loads wherever that base resolves."""
+    cfg_file = Path(folder) / "adapter_config.json"
+    if base and base != TINY and cfg_file.is_file():
+        data = json.loads(cfg_file.read_text(encoding="utf-8"))
+        data["base_model_name_or_path"] = base
+        cfg_file.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
 
 
 def _final_loss(trainer) -> float | None:
@@ -384,6 +403,8 @@ def save_final(trainer, cfg: TrainConfig, tokenizer, result: TrainResult) -> Pat
             trainer.accelerator.state.fsdp_plugin.set_state_dict_type("FULL_STATE_DICT")
         trainer.save_model(str(out))
     if trainer.is_world_process_zero():
+        if cfg.finetune in ("lora", "qlora") and not cfg.merge_lora:
+            name_adapter_base(out, cfg.model)
         tokenizer.save_pretrained(out)
         summary = {
             "config": to_dict(cfg),

@@ -1,0 +1,117 @@
+"""The smol judge on the labelled evaluation sets: agreement (``judgelm eval``) and judging speed.
+
+For every set the judge runs in both orders (``--swap``, fast mode: the score line only), then
+``judgelm eval --json`` scores it next to the length rule and the majority class on the same rows,
+with swap consistency. The engine is loaded once; its counters give pairs/s, prefill tokens/s and
+the share of the bf16 matmul peak (measured on the spot, same thread count) while judging:
+FLOPs = 2 x linear weights x tokens run + causal attention + the head at the decoded positions.
+
+    PYTHONPATH=src .venv/bin/python benchmarks/bench_smol.py --out runs/smol-eval [--judge smol] \
+        [--sets pandalm_test,llmbar_natural,...] [--threads 1]
+
+Writes DIR/<set>.jsonl (judgements), DIR/<set>.eval.json and DIR/summary.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO / "benchmarks"))
+
+
+def engine_flops(engine) -> float:
+    """FLOPs the engine executed so far (prefill + decode), from its counters."""
+    import torch
+
+    m = engine.model
+    cfg = m.config
+    layer = m.model.layers[0]
+    per_layer = sum(x.weight.numel() for x in layer.modules() if isinstance(x, torch.nn.Linear))
+    d = cfg.hidden_size
+    st = engine.stats
+    flops = 0.0
+    for lcp, suffixes in st.prefill_batches:
+        tokens = lcp + sum(suffixes)
+        attn = 2 * d * lcp * lcp + sum(2 * d * (2 * lcp + s) * s for s in suffixes)  # causal QK^T + AV
+        flops += cfg.num_hidden_layers * (2 * per_layer * tokens + 2 * attn) + 2 * cfg.vocab_size * d * len(suffixes)
+    avg_ctx = (st.prefill_tokens / max(1, sum(len(s) for _, s in st.prefill_batches)))
+    flops += st.generated_tokens * (cfg.num_hidden_layers * (2 * per_layer + 4 * d * avg_ctx) + 2 * cfg.vocab_size * d)
+    return flops
+
+
+def main() -> None:
+    from bench_mini import matmul_peak_gflops, most_confident_half
+
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--out", required=True, type=Path)
+    ap.add_argument("--judge", default="smol")
+    ap.add_argument("--sets", default="pandalm_test,llmbar_natural,llmbar_faireval,llmbar_llmeval2,llmbar_mtbench")
+    ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--data", default=str(REPO.parent / "shared" / "data"))
+    ap.add_argument("--limit", type=int, default=None, help="first N samples of each set (quick checks)")
+    args = ap.parse_args()
+    logging.basicConfig(level=logging.WARNING)
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    import torch
+
+    torch.set_num_threads(args.threads)
+    from judgelm.engines import load_engine
+    from judgelm.judging.runner import run_judge
+    from judgelm.mini.evalsets import eval_set_path, load_eval_set
+
+    args.out.mkdir(parents=True, exist_ok=True)
+    engine = load_engine(args.judge)
+    figures: dict[str, dict] = {}
+    for name in args.sets.split(","):
+        gold = eval_set_path(name, Path(args.data))
+        samples = load_eval_set(name, Path(args.data))[: args.limit]
+        pred = args.out / f"{name}.jsonl"
+        f0, p0 = engine_flops(engine), engine.stats.prefill_tokens
+        s0 = engine.stats.prefill_s + engine.stats.decode_s
+        peak_before = matmul_peak_gflops(args.threads, reps=4)
+        t0 = time.perf_counter()
+        summary = run_judge(samples, engine, pred, swap=True, fast=True, resume=True, cache=False)
+        wall = time.perf_counter() - t0
+        peak = (peak_before + matmul_peak_gflops(args.threads, reps=4)) / 2
+        model_s = engine.stats.prefill_s + engine.stats.decode_s - s0
+        flops = engine_flops(engine) - f0
+        cmd = [sys.executable, "-m", "judgelm.cli", "eval", "--gold", str(gold), "--pred", str(pred), "--json"]
+        res = subprocess.run(cmd, check=True, capture_output=True, text=True, env={**os.environ, "PYTHONPATH": str(REPO / "src")})
+        ev = json.loads(res.stdout)
+        ev["most_confident_half"] = most_confident_half(pred, samples)
+        ev["speed"] = {
+            "threads": args.threads, "pairs": len(samples), "requests": summary.requests, "wall_s": round(wall, 1),
+            "pairs_per_s_both_orders": round(len(samples) / wall, 3) if wall else None,
+            "requests_per_s": round(summary.requests / wall, 3) if wall else None,
+            "prefill_tokens": engine.stats.prefill_tokens - p0,
+            "model_gflops": round(flops / max(model_s, 1e-9) / 1e9, 1),
+            "bf16_peak_gflops": round(peak, 1),
+            "share_of_peak_model": round(flops / max(model_s, 1e-9) / 1e9 / peak, 3),
+            "share_of_peak_wall": round(flops / wall / 1e9 / peak, 3) if wall else None,
+            "load_average": os.getloadavg(),
+            "resumed": summary.resumed,
+        }
+        figures[name] = ev
+        (args.out / f"{name}.eval.json").write_text(json.dumps(ev, indent=2) + "\n", encoding="utf-8")
+        base = ev.get("baselines", {})
+        print(f"{name}: agreement {ev.get('agreement')} longer {base.get('longer', {}).get('agreement')} "
+              f"majority {base.get('majority', {}).get('agreement')} consistency {ev.get('consistency')} "
+              f"speed {ev['speed']}", flush=True)
+    old = {}
+    path = args.out / "summary.json"
+    if path.is_file():
+        old = json.loads(path.read_text(encoding="utf-8"))
+    old.update(figures)
+    path.write_text(json.dumps(old, indent=2) + "\n", encoding="utf-8")
+
+
+if __name__ == "__main__":
+    main()
