@@ -30,3 +30,36 @@ class SmolEngine(HFEngine):
         options.setdefault("chat_template", True)
         super().__init__(str(Path(target) if target else asset_dir()), **options)
         self.name = f"smol:{target}" if target else "smol"
+
+
+#: what a packaged adapter folder holds (everything else of a training run stays in runs/)
+PACKAGED_FILES = ("adapter_config.json", "adapter_model.safetensors", "judgelm_train.json")
+
+
+def package_adapter(run_dir: str | Path, dest: str | Path = ASSET_DIR, base: str = "smollm2-135m-instruct") -> Path:
+    """Copy a trained adapter (a run folder or one of its ``checkpoint-*``) into ``dest``.
+
+    The adapter's base is recorded by name (``base``), so it loads wherever that base resolves;
+    ``judgelm_train.json`` (the training summary: settings, data counts, loss) comes from the run
+    folder when the source is a checkpoint.
+    """
+    import json
+    import shutil
+
+    src, dest = Path(run_dir), Path(dest)
+    dest.mkdir(parents=True, exist_ok=True)
+    for name in PACKAGED_FILES:
+        f = src / name if (src / name).is_file() else src.parent / name
+        if f.is_file():
+            shutil.copyfile(f, dest / name)
+    cfg_file = dest / "adapter_config.json"
+    cfg = json.loads(cfg_file.read_text(encoding="utf-8"))
+    cfg["base_model_name_or_path"] = base
+    cfg_file.write_text(json.dumps(cfg, indent=2) + "\n", encoding="utf-8")
+    return dest
+
+
+if __name__ == "__main__":  # python -m judgelm.engines.smol RUN_DIR [DEST]
+    import sys
+
+    print(package_adapter(*sys.argv[1:3]))
