@@ -7,7 +7,7 @@ the share of the bf16 matmul peak (measured on the spot, same thread count) whil
 FLOPs = 2 x linear weights x tokens run + causal attention + the head at the decoded positions.
 
     PYTHONPATH=src .venv/bin/python benchmarks/bench_smol.py --out runs/smol-eval [--judge smol] \
-        [--sets pandalm_test,llmbar_natural,...] [--threads 1]
+        [--sets pandalm_test,llmbar_natural,...] [--subset pandalm_test=333] [--threads 1]
 
 Writes DIR/<set>.jsonl (judgements), DIR/<set>.eval.json and DIR/summary.json.
 """
@@ -56,7 +56,8 @@ def main() -> None:
     ap.add_argument("--sets", default="pandalm_test,llmbar_natural,llmbar_faireval,llmbar_llmeval2,llmbar_mtbench")
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--data", default=str(REPO.parent / "shared" / "data"))
-    ap.add_argument("--limit", type=int, default=None, help="first N samples of each set (quick checks)")
+    ap.add_argument("--subset", default="", help="NAME=N,...: judge N evenly spaced samples of set NAME "
+                    "(every ceil(len/N)-th, from the first); the length rule and majority are scored on the same rows")
     args = ap.parse_args()
     logging.basicConfig(level=logging.WARNING)
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -68,11 +69,15 @@ def main() -> None:
     from judgelm.mini.evalsets import eval_set_path, load_eval_set
 
     args.out.mkdir(parents=True, exist_ok=True)
+    subsets = {k: int(v) for k, v in (x.split("=") for x in args.subset.split(",") if x)}
     engine = load_engine(args.judge)
     figures: dict[str, dict] = {}
     for name in args.sets.split(","):
         gold = eval_set_path(name, Path(args.data))
-        samples = load_eval_set(name, Path(args.data))[: args.limit]
+        samples = load_eval_set(name, Path(args.data))
+        if name in subsets and subsets[name] < len(samples):
+            step = -(-len(samples) // subsets[name])
+            samples = samples[::step]
         pred = args.out / f"{name}.jsonl"
         f0, p0 = engine_flops(engine), engine.stats.prefill_tokens
         s0 = engine.stats.prefill_s + engine.stats.decode_s
@@ -98,6 +103,7 @@ def main() -> None:
             "share_of_peak_wall": round(flops / wall / 1e9 / peak, 3) if wall else None,
             "load_average": os.getloadavg(),
             "resumed": summary.resumed,
+            "subset_of": len(load_eval_set(name, Path(args.data))) if name in subsets else None,
         }
         figures[name] = ev
         (args.out / f"{name}.eval.json").write_text(json.dumps(ev, indent=2) + "\n", encoding="utf-8")
@@ -105,12 +111,10 @@ def main() -> None:
         print(f"{name}: agreement {ev.get('agreement')} longer {base.get('longer', {}).get('agreement')} "
               f"majority {base.get('majority', {}).get('agreement')} consistency {ev.get('consistency')} "
               f"speed {ev['speed']}", flush=True)
-    old = {}
-    path = args.out / "summary.json"
-    if path.is_file():
-        old = json.loads(path.read_text(encoding="utf-8"))
-    old.update(figures)
-    path.write_text(json.dumps(old, indent=2) + "\n", encoding="utf-8")
+    # the summary is every set scored in this folder so far (several runs may share it)
+    merged = {p.name[: -len(".eval.json")]: json.loads(p.read_text(encoding="utf-8"))
+              for p in sorted(args.out.glob("*.eval.json"))}
+    (args.out / "summary.json").write_text(json.dumps(merged, indent=2) + "\n", encoding="utf-8")
 
 
 if __name__ == "__main__":
