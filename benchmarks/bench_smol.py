@@ -40,8 +40,8 @@ def engine_flops(engine) -> float:
     flops = 0.0
     for lcp, suffixes in st.prefill_batches:
         tokens = lcp + sum(suffixes)
-        attn = 2 * d * lcp * lcp + sum(2 * d * (2 * lcp + s) * s for s in suffixes)  # causal QK^T + AV
-        flops += cfg.num_hidden_layers * (2 * per_layer * tokens + 2 * attn) + 2 * cfg.vocab_size * d * len(suffixes)
+        attn = 2 * d * lcp * lcp + sum(2 * d * (2 * lcp + s) * s for s in suffixes)  # causal QK^T + AV, per layer
+        flops += cfg.num_hidden_layers * (2 * per_layer * tokens + attn) + 2 * cfg.vocab_size * d * len(suffixes)
     avg_ctx = (st.prefill_tokens / max(1, sum(len(s) for _, s in st.prefill_batches)))
     flops += st.generated_tokens * (cfg.num_hidden_layers * (2 * per_layer + 4 * d * avg_ctx) + 2 * cfg.vocab_size * d)
     return flops

@@ -150,3 +150,29 @@ def test_one_training_step_on_the_real_base_lowers_the_loss(base_engine):
         ours, _ = label_tail_loss(model, batch)
         theirs = model(**batch).loss
     assert abs(float(ours) - float(theirs)) < 0.05 * max(1.0, float(theirs))
+
+
+def test_balanced_judging_is_order_invariant_and_free_in_a_swap_run(smol_engine, tmp_path):
+    """Both orders averaged: the verdict cannot depend on the order, and in a --swap run the
+    mirrored prompts are the other order's prompts, so the engine runs each prompt once."""
+    import json
+
+    from judgelm.judging.runner import run_judge
+    from judgelm.schema import Answer, Sample
+
+    samples = [_sample(), Sample(id="t2", question="Name a primary colour.",
+                                 answers=[Answer(text="Blue."), Answer(text="Red is a primary colour.")])]
+    before = smol_engine.stats.deduplicated
+    out = tmp_path / "j.jsonl"
+    run_judge(samples, smol_engine, out, swap=True, cache=False)
+    rows = [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines()]
+    assert len(rows) == 4 and all(r["status"] == "ok" for r in rows)
+    by_id: dict = {}
+    for r in rows:
+        by_id.setdefault(r["sample_id"], []).append(r)
+    for a, b in by_id.values():
+        assert a["verdict"] == b["verdict"]  # original-order verdicts of the two presentations
+        assert a["scores"] == pytest.approx(b["scores"], abs=0.011)
+        assert sum(a["metadata"]["verdict_probs"]) == pytest.approx(1.0)
+        assert a["metadata"]["balanced"] is True and len(a["metadata"]["orders"]["presented"]) == 2
+    assert smol_engine.stats.deduplicated - before >= 4  # every mirrored prompt was the other order's
