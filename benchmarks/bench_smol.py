@@ -47,6 +47,33 @@ def engine_flops(engine) -> float:
     return flops
 
 
+def one_order_figures(pred: Path, samples: list) -> dict:
+    """The same run read WITHOUT balancing: each order's own greedy-distribution reading
+    (``metadata.orders.presented``: expected scores of the two slots) → agreement per order and
+    swap consistency, i.e. what ``--judge smol --balanced false`` would have scored."""
+    gold = {s.id: s.gold.verdict for s in samples if s.gold and s.gold.verdict is not None}
+    per: dict[str, dict] = {}
+    for line in pred.read_text(encoding="utf-8").splitlines():
+        j = json.loads(line)
+        e = (j.get("metadata") or {}).get("orders", {}).get("presented")
+        if j["sample_id"] not in gold or not e:
+            continue
+        first_is_one = j["order"] == sorted(j["order"])
+        v = 0 if abs(e[0] - e[1]) < 1e-9 else (1 if e[0] > e[1] else 2)  # presented order
+        if not first_is_one and v:
+            v = 3 - v  # back to the original order
+        per.setdefault(j["sample_id"], {})["a" if first_is_one else "b"] = v
+    both = [(k, d) for k, d in per.items() if "a" in d and "b" in d]
+    n = len(both)
+    if not n:
+        return {}
+    return {"n": n,
+            "agreement_original_order": round(sum(d["a"] == gold[k] for k, d in both) / n, 4),
+            "agreement_swapped_order": round(sum(d["b"] == gold[k] for k, d in both) / n, 4),
+            "consistency": round(sum(d["a"] == d["b"] for _, d in both) / n, 4),
+            "first_position_wins": round(sum((d["a"] == 1) + (d["b"] == 2) for _, d in both) / (2 * n), 4)}
+
+
 def main() -> None:
     from bench_mini import matmul_peak_gflops, most_confident_half
 
@@ -92,6 +119,7 @@ def main() -> None:
         res = subprocess.run(cmd, check=True, capture_output=True, text=True, env={**os.environ, "PYTHONPATH": str(REPO / "src")})
         ev = json.loads(res.stdout)
         ev["most_confident_half"] = most_confident_half(pred, samples)
+        ev["one_order_unbalanced"] = one_order_figures(pred, samples)
         ev["speed"] = {
             "threads": args.threads, "pairs": len(samples), "requests": summary.requests, "wall_s": round(wall, 1),
             "pairs_per_s_both_orders": round(len(samples) / wall, 3) if wall else None,
