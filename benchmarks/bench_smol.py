@@ -74,6 +74,23 @@ def one_order_figures(pred: Path, samples: list) -> dict:
             "first_position_wins": round(sum((d["a"] == 1) + (d["b"] == 2) for _, d in both) / (2 * n), 4)}
 
 
+def forced_choice(pred: Path, samples: list) -> dict:
+    """Agreement when the unrounded balanced scores decide (a tie only if exactly equal): the
+    written score line has two decimals, so near-equal readings show as ties there."""
+    gold = {s.id: s.gold.verdict for s in samples if s.gold and s.gold.verdict is not None}
+    hits = n = ties = 0
+    for line in pred.read_text(encoding="utf-8").splitlines():
+        j = json.loads(line)
+        e = (j.get("metadata") or {}).get("expected_scores")
+        if j["sample_id"] not in gold or not e or j["order"] != sorted(j["order"]):
+            continue
+        v = 0 if e[0] == e[1] else (1 if e[0] > e[1] else 2)
+        ties += v == 0
+        hits += v == gold[j["sample_id"]]
+        n += 1
+    return {"n": n, "agreement": round(hits / n, 4) if n else None, "ties": ties}
+
+
 def main() -> None:
     from bench_mini import matmul_peak_gflops, most_confident_half
 
@@ -120,6 +137,7 @@ def main() -> None:
         ev = json.loads(res.stdout)
         ev["most_confident_half"] = most_confident_half(pred, samples)
         ev["one_order_unbalanced"] = one_order_figures(pred, samples)
+        ev["forced_choice"] = forced_choice(pred, samples)
         ev["speed"] = {
             "threads": args.threads, "pairs": len(samples), "requests": summary.requests, "wall_s": round(wall, 1),
             "pairs_per_s_both_orders": round(len(samples) / wall, 3) if wall else None,
