@@ -101,9 +101,12 @@ def test_smol_judge_writes_a_parseable_score_line(smol_engine):
 
 
 def test_fast_mode_reads_the_scores_from_the_logits(smol_engine):
+    from judgelm.engines.hf import HFEngine
+    from judgelm.engines.smol import _first_slot
     from judgelm.prompts.parsing import parse_judgelm
 
-    out = smol_engine.judge_batch([_request(fast=True)])[0]
+    # one order, as the plain hf engine reads it (the smol engine's own output is balanced, below)
+    out = HFEngine.judge_batch(smol_engine, [_request(fast=True)])[0]
     assert out.completion_tokens <= 8  # stops after the score line
     probs = out.extra["verdict_probs"]
     assert abs(sum(probs.values() if isinstance(probs, dict) else probs) - 1.0) < 1e-3
@@ -115,6 +118,10 @@ def test_fast_mode_reads_the_scores_from_the_logits(smol_engine):
         if best is not None:
             assert float(best) == score  # greedy text = most probable value of each slot
     assert 0.0 <= out.confidence <= 1.0
+    # balanced: answer 1's score is the expected first-slot value of the order it is presented first in
+    balanced = smol_engine.judge_batch([_request(fast=True)])[0]
+    assert balanced.scores[0] == pytest.approx(_first_slot(out)[0], abs=0.006)
+    assert balanced.extra["balanced"] is True
 
 
 def test_one_training_step_on_the_real_base_lowers_the_loss(base_engine):
