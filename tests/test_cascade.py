@@ -105,12 +105,13 @@ def test_cli_study_with_calibrated_target(shared_data, tmp_path) -> None:
     res, out = _cli([str(p / "testset-v1.json"), "-o", str(tmp_path),
                      "--stage1-predictions", str(p / "pandalm-7b-testset-v1.json"), "--margin-confidence",
                      "--stage2-predictions", str(p / "gpt-3.5-turbo-testset-v1.json"),
-                     "--target-agreement", "0.70", "--target-on", "merged", "--calib-fraction", "0.3"])
+                     "--target-agreement", "0.66", "--target-on", "merged", "--calib-fraction", "0.3"])
     assert res.exit_code == 0, out
     print(out)
     summary = json.loads((tmp_path / "summary.json").read_text())
     cal = summary["policy"]["calibration"]
-    assert cal["on"] == "merged" and cal["estimated_agreement"] >= 0.70 and 200 < cal["n"] < 400
+    assert cal["on"] == "merged" and cal["estimated_agreement"] >= 0.66 and 200 < cal["n"] < 400
+    assert cal["threshold"] is not None and cal["kept_share"] > 0
     # the report scores only the prompts left out of calibration
     assert summary["evaluation"]["n"] == 999 - cal["n"]
     merged = [json.loads(line) for line in (tmp_path / "merged.jsonl").read_text().splitlines()]
@@ -121,6 +122,20 @@ def test_cli_study_with_calibrated_target(shared_data, tmp_path) -> None:
     assert led["stages"][1]["samples"] == summary["sent_to_stage2"]
     for f in ("curve.csv", "curve.json", "curve.png", "report.html"):
         assert (tmp_path / f).stat().st_size > 0
+
+
+def test_cli_target_out_of_reach_sends_everything_and_says_so(shared_data, tmp_path) -> None:
+    """On this calibration split gpt-3.5 alone agrees 67.9%: a 0.75 target cannot be met by any
+    threshold, so everything goes to stage 2 and the estimate is reported as it is."""
+    p = shared_data / "pandalm"
+    res, out = _cli([str(p / "testset-v1.json"), "-o", str(tmp_path),
+                     "--stage1-predictions", str(p / "pandalm-7b-testset-v1.json"), "--margin-confidence",
+                     "--stage2-predictions", str(p / "gpt-3.5-turbo-testset-v1.json"),
+                     "--target-agreement", "0.75", "--target-on", "merged", "--calib-fraction", "0.3"])
+    assert res.exit_code == 0, out
+    cal = json.loads((tmp_path / "summary.json").read_text())["policy"]["calibration"]
+    assert cal["threshold"] is None and cal["kept_share"] == 0.0 and cal["estimated_agreement"] < 0.75
+    assert "999 of 999 samples (100.0%) sent to stage 2" in out
 
 
 def test_cli_errors_name_the_problem(shared_data, tmp_path) -> None:

@@ -33,7 +33,7 @@ def test_cli_errors_are_one_clear_line(tmp_path) -> None:
     bad.write_text('{"question_id": 1, "question_body": "q"}\n')
     result = run_cli("judge", str(bad), "-o", str(tmp_path / "o.jsonl"), "--judge", "openai:x",
                                  "--api-base", "http://127.0.0.1:9/v1")
-    assert result.exit_code == 1 and "Error:" in result.output and str(bad) in result.output
+    assert result.exit_code == 2 and "Error:" in result.output and str(bad) in result.output  # bad input: 2
     result = run_cli("judge", str(EXAMPLES), "-o", str(tmp_path / "o.jsonl"), "--judge", "openai:x",
                                  "--api-base", "http://127.0.0.1:9/v1", "--template", "pandalm", "--reference")
     assert result.exit_code == 1 and "sample '1'" in result.output and "reference" in result.output

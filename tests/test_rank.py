@@ -137,13 +137,18 @@ def test_cli_from_labels_writes_report(shared_data, tmp_path) -> None:
 
     files = [str(shared_data / f"alpaca_eval_gpt4/results/{m}/alpaca_eval_gpt4/annotations.json")
              for m in ("gpt4", "alpaca-7b", "vicuna-13b")]
-    res = run_cli("rank", *files, "--from-labels", "-o", str(tmp_path), "--n-boot", "50")
+    res = run_cli("rank", *files, "--from-labels", "-o", str(tmp_path), "--n-boot", "50", "--no-lc")
     assert res.exit_code == 0, res.output
     print(res.output)
     assert "best: gpt4" in res.output
     out = json.loads((tmp_path / "ranking.json").read_text())
-    assert [m["model"] for m in out["models"]][0] == "gpt4"
-    for f in ("heatmap.png", "ratings.png", "report.html", "ratings.csv", "wtl.csv"):
+    assert next(m["model"] for m in out["models"]) == "gpt4"
+    # text_davinci_003 is in every pair: the baseline, said so, and not ranked
+    assert "text_davinci_003 answers in every input pair" in res.output and out["hidden"] == ["text_davinci_003"]
+    assert {m["model"] for m in out["models"]} == {"gpt4", "alpaca-7b", "vicuna-13b"}
+    # models met only the baseline: no head-to-head heat map, win rates against the baseline instead
+    assert not (tmp_path / "heatmap.png").exists()
+    for f in ("win_rates.png", "ratings.png", "report.html", "ratings.csv", "wtl.csv"):
         assert (tmp_path / f).stat().st_size > 0
     assert "data:image/png;base64," in (tmp_path / "report.html").read_text()
 

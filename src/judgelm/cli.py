@@ -12,12 +12,19 @@ import os
 
 import typer
 
+from judgelm.commands.helpformat import CONTEXT_SETTINGS, Command, Group
+
+# help: click's plain layout wrapped to the terminal (judgelm.commands.helpformat); rich's table
+# layout cut descriptions into slivers on narrow terminals and truncated defaults
 app = typer.Typer(
     name="judgelm",
     help="Train, serve and evaluate fine-tuned LLM judges.",
     no_args_is_help=True,
     pretty_exceptions_show_locals=False,
     add_completion=False,
+    rich_markup_mode=None,
+    context_settings=CONTEXT_SETTINGS,
+    cls=Group,
 )
 
 #: command name → module under judgelm.commands (each defines ``main``)
@@ -36,8 +43,29 @@ COMMANDS: dict[str, str] = {
 }
 
 
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("judgelm")
+    except PackageNotFoundError:  # running from a source tree that is not installed
+        from judgelm import __version__
+
+        return __version__
+
+
+def _print_version(value: bool) -> None:
+    if value:
+        typer.echo(f"judgelm {_version()}")
+        raise typer.Exit()
+
+
 @app.callback()
-def _root(verbose: bool = typer.Option(False, "--verbose", "-v", help="Debug logging.")) -> None:
+def _root(
+    verbose: bool = typer.Option(False, "--verbose", "-v", help="Debug logging."),
+    version: bool = typer.Option(False, "--version", callback=_print_version, is_eager=True,
+                                 help="Print the version and exit."),
+) -> None:
     logging.basicConfig(
         level=logging.DEBUG if verbose else getattr(logging, os.environ.get("JUDGELM_LOG", "INFO")),
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
@@ -53,7 +81,7 @@ def _register() -> None:
             if exc.name == qualified:  # command not written yet
                 continue
             raise
-        app.command(name)(mod.main)
+        app.command(name, cls=Command)(mod.main)
 
 
 _register()

@@ -27,7 +27,7 @@ from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from judgelm.build.pairing import (
     Candidate,
@@ -41,6 +41,9 @@ from judgelm.build.pairing import (
 from judgelm.data.errors import DataError
 from judgelm.engines.openai import BUDGET_EXHAUSTED  # one wording for every budget stop
 from judgelm.schema import Answer, Gold, Judgement, ParseStatus, Sample
+
+if TYPE_CHECKING:
+    from judgelm.data.rejected import Rejects
 
 logger = logging.getLogger(__name__)
 
@@ -105,13 +108,14 @@ def make_pairs(
     *,
     references: dict[str, str] | None = None,
     questions: dict[str, str] | None = None,
+    rejects: Rejects | None = None,
 ) -> tuple[list[Sample], PairingReport]:
     """Sampled answer pairs as judge samples (id ``qid::model_a::model_b``, answers in shown order)."""
     report = PairingReport()
     if options.turn > 1:
         logger.warning("pairing turn %d: each model's own earlier turns differ and are not shown to the teacher "
                        "(JudgeLM rows are single-turn); use this for turns that stand on their own", options.turn)
-    by_q = collect(answer_files, turn=options.turn, report=report)
+    by_q = collect(answer_files, turn=options.turn, report=report, rejects=rejects)
     chosen = select_pairs(candidate_pairs(by_q, report), strategy=options.strategy, k=options.k,
                           seed=options.seed, report=report)
     placed = shuffle_positions(chosen, options.seed) if options.shuffle_positions else [
@@ -136,13 +140,6 @@ def _answer(c: Candidate) -> Answer:
     return Answer(text=c.text, model=c.model, metadata=dict(c.metadata))
 
 
-def _read_judgements(path: Path) -> dict[str, Judgement]:
-    if not path.is_file():
-        return {}
-    with path.open(encoding="utf-8") as fh:
-        return {j.sample_id: j for j in (Judgement.model_validate_json(line) for line in fh if line.strip())}
-
-
 def build_live(
     answer_files: list[str | Path],
     out_dir: str | Path,
@@ -157,9 +154,11 @@ def build_live(
     resume: bool = True,
     cache: Any = True,
     progress: bool = False,
+    rejects: Rejects | None = None,
 ) -> dict[str, Any]:
     """Pair the answers, have ``teacher`` (an Engine or a judge spec) judge every pair in explained
-    mode without (and, where a reference exists, with) the reference, and write the data set."""
+    mode without (and, where a reference exists, with) the reference, and write the data set.
+    ``rejects`` (a :class:`judgelm.data.rejected.Rejects`): skip bad answer rows, collect them there."""
     from judgelm.engines import load_engine
     from judgelm.judging.runner import run_judge
 
@@ -169,7 +168,7 @@ def build_live(
     if reference_file is not None:
         references.update(read_references(reference_file, turn=options.turn))
     samples, pairing = make_pairs(answer_files, options, references=references if with_reference else None,
-                                  questions=questions)
+                                  questions=questions, rejects=rejects)
     if not samples:
         raise ValueError("no answer pairs: give at least two answer files covering the same questions")
     engine = load_engine(teacher) if isinstance(teacher, str) else teacher
@@ -188,8 +187,8 @@ def build_live(
     finally:
         if owned:
             engine.close()
-    plain = _read_judgements(teacher_dir / "no_reference.jsonl")
-    refd = _read_judgements(teacher_dir / "with_reference.jsonl") if "with_reference" in runs else {}
+    plain = {j.sample_id: j for j in runs["no_reference"].judgements}
+    refd = {j.sample_id: j for j in runs["with_reference"].judgements} if "with_reference" in runs else {}
     teacher_report = Counter()
     rows = []
     for s in samples:
@@ -272,17 +271,21 @@ DEFAULT_PREFERENCE_SCORES = (8.0, 4.0, 6.0)
 
 
 def _alpaca_candidates(source: str | Path, preference_scores: tuple[float, float, float],
-                       counts: Counter, **read_opts: Any) -> dict[str, list[tuple[str, str, Sample]]]:
+                       counts: Counter, rejects: Rejects | None = None,
+                       **read_opts: Any) -> dict[str, list[tuple[str, str, Sample]]]:
     from judgelm.data import read_samples
     from judgelm.data.registry import stable_id
 
     win, lose, tie = preference_scores
     by_q: dict[str, list[tuple[str, str, Sample]]] = {}
     seen: set[str] = set()
-    stream = read_samples(source, fmt="alpaca_eval", **read_opts)
+    stream = read_samples(source, fmt="alpaca_eval", skip_bad=rejects is not None, **read_opts)
     for s in stream:
         counts["recorded_judgements"] += 1
-        verdict = s.gold.verdict if s.gold else None
+        if s.gold is None:
+            counts["no_preference_field"] += 1  # an unlabelled row: no teacher judgement to learn from
+            continue
+        verdict = s.gold.verdict
         if verdict is None:
             counts["unparsed_teacher"] += 1  # AlpacaEval's null preference: GPT-4's output was not parsable
             continue
@@ -305,15 +308,27 @@ def _alpaca_candidates(source: str | Path, preference_scores: tuple[float, float
         by_q.setdefault(q, []).append((s.answers[0].model or "?", s.answers[1].model or "?", labelled))
     for why, n in stream.report.dropped.items():
         counts[f"read_dropped: {why}"] += n
+    if rejects is not None:
+        rejects.add(stream.report.skipped)
     return by_q
 
 
-def _arena_candidates(source: str | Path, counts: Counter) -> dict[str, list[tuple[str, str, Sample]]]:
+def _collecting(stream: Any, rejects: Rejects) -> Any:
+    """Yield ``stream``'s samples; once it is exhausted, its skipped rows go to ``rejects``."""
+    yield from stream
+    rejects.add(stream.report.skipped)
+
+
+def _arena_candidates(source: str | Path, counts: Counter,
+                      rejects: Rejects | None = None) -> dict[str, list[tuple[str, str, Sample]]]:
     """arena-bench grades grouped by question; every pair of graded models becomes one candidate pair."""
     from judgelm.data import read_samples
 
     graded: dict[str, dict[str, Sample]] = {}
-    for s in read_samples(source, fmt="arena_bench"):
+    stream = read_samples(source, fmt="arena_bench", skip_bad=rejects is not None)
+    if rejects is not None:
+        stream = _collecting(stream, rejects)
+    for s in stream:
         counts["recorded_judgements"] += 1
         q = str(s.metadata["question_id"])
         model = s.answers[0].model or "?"
@@ -361,6 +376,7 @@ def build_recorded(
     *,
     options: BuildOptions | None = None,
     preference_scores: tuple[float, float, float] = DEFAULT_PREFERENCE_SCORES,
+    rejects: Rejects | None = None,
     **read_opts: Any,
 ) -> dict[str, Any]:
     """Build the data set from a teacher's recorded judgements, without calls.
@@ -383,10 +399,10 @@ def build_recorded(
     options = options or BuildOptions()
     counts: Counter = Counter()
     if kind == "alpaca_eval":
-        cands = _alpaca_candidates(source, preference_scores, counts, **read_opts)
+        cands = _alpaca_candidates(source, preference_scores, counts, rejects, **read_opts)
         teacher = "gpt-4 (recorded: alpaca_eval_gpt4 annotations)"
     elif kind == "arena_bench":
-        cands = _arena_candidates(source, counts)
+        cands = _arena_candidates(source, counts, rejects)
         teacher = "gpt-4 (recorded: arena-bench single grades)"
     else:
         raise ValueError(f"unknown recorded source {kind!r}: expected alpaca_eval or arena_bench")

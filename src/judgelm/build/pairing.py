@@ -20,12 +20,15 @@ from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from judgelm.data import read_answers
 from judgelm.data.answers import is_fastchat_answer
 from judgelm.data.errors import DataError
 from judgelm.data.records import iter_records
+
+if TYPE_CHECKING:
+    from judgelm.data.rejected import Rejects
 
 STRATEGIES = ("all", "random", "balanced")
 #: answer-file fields kept as the answer's metadata (the sampling settings recorded by ``generate``)
@@ -68,7 +71,7 @@ class PairingReport:
         }
 
 
-def read_candidates(path: str | Path, *, turn: int = 1) -> list[Candidate]:
+def read_candidates(path: str | Path, *, turn: int = 1, rejects: Rejects | None = None) -> list[Candidate]:
     """Answers of a JudgeLM answer file (as written by ``judgelm generate``) or a FastChat answer file.
 
     ``turn`` (1-based) picks the turn of multi-turn answers; rows without that turn are skipped
@@ -80,37 +83,52 @@ def read_candidates(path: str | Path, *, turn: int = 1) -> list[Candidate]:
     if first.row is not None and is_fastchat_answer(first.row.data):
         return [Candidate(a.question_id, a.model, a.turns[turn - 1] if turn <= len(a.turns) else "\0missing",
                           None, {k: v for k, v in a.metadata.items() if k in ANSWER_META})
-                for a in read_answers(path)]
-    list(read_answers(path))  # validates every row (file, line, field) the way the data layer does
+                for a in read_answers(path, rejects=rejects)]
+    before = len(rejects) if rejects is not None else 0
+    list(read_answers(path, rejects=rejects))  # validates every row (file, line, field) the way the data layer does
+    bad = {e.line for e in rejects.errors[before:]} if rejects is not None else set()
     out = []
     for rec in iter_records(path):
         row = rec.row
-        assert row is not None
-        turns = row.get("turns")
-        if turn > 1 or isinstance(turns, list):
-            if not isinstance(turns, list) or not all(isinstance(t, str) for t in turns):
-                if turn == 1:
-                    turns = [row.text("text")]
-                else:
-                    raise row.error("turns", f"turn {turn} asked but the row has no list of turn answers")
-            qturns = row.get("question_turns")
-            text = turns[turn - 1] if turn <= len(turns) else "\0missing"
-            question = qturns[turn - 1] if isinstance(qturns, list) and turn <= len(qturns) else (
-                row.opt_text("question_body") if turn == len(turns) else None)
-        else:
-            text, question = row.text("text"), row.opt_text("question_body")
-        meta = {k: row.data[k] for k in ANSWER_META if k in row.data}
-        out.append(Candidate(str(row.req("question_id")), str(row.req("model")), text, question, meta))
+        if row is None or row.loc.line in bad:  # rejected above (only with rejects given)
+            continue
+        try:
+            out.append(_candidate(row, turn))
+        except DataError as err:
+            if rejects is None:
+                raise
+            err.raw = row.data
+            rejects.add([err])
     return out
 
 
-def collect(files: Iterable[str | Path], *, turn: int = 1,
-            report: PairingReport | None = None) -> dict[str, dict[str, Candidate]]:
-    """question_id → model → candidate, over several answer files; empties and repeats dropped, counted."""
+def _candidate(row: Any, turn: int) -> Candidate:
+    """One answer row → the candidate of turn ``turn`` (DataError naming the field when it cannot)."""
+    turns = row.get("turns")
+    if turn > 1 or isinstance(turns, list):
+        if not isinstance(turns, list) or not all(isinstance(t, str) for t in turns):
+            if turn == 1:
+                turns = [row.text("text")]
+            else:
+                raise row.error("turns", f"turn {turn} asked but the row has no list of turn answers")
+        qturns = row.get("question_turns")
+        text = turns[turn - 1] if turn <= len(turns) else "\0missing"
+        question = qturns[turn - 1] if isinstance(qturns, list) and turn <= len(qturns) else (
+            row.opt_text("question_body") if turn == len(turns) else None)
+    else:
+        text, question = row.text("text"), row.opt_text("question_body")
+    meta = {k: row.data[k] for k in ANSWER_META if k in row.data}
+    return Candidate(str(row.req("question_id")), str(row.req("model")), text, question, meta)
+
+
+def collect(files: Iterable[str | Path], *, turn: int = 1, report: PairingReport | None = None,
+            rejects: Rejects | None = None) -> dict[str, dict[str, Candidate]]:
+    """question_id → model → candidate, over several answer files; empties and repeats dropped, counted.
+    ``rejects`` (a :class:`judgelm.data.rejected.Rejects`): skip bad rows and collect them there."""
     report = report if report is not None else PairingReport()
     by_q: dict[str, dict[str, Candidate]] = {}
     for f in files:
-        for c in read_candidates(f, turn=turn):
+        for c in read_candidates(f, turn=turn, rejects=rejects):
             if c.text == "\0missing":
                 report.missing_turn += 1
                 continue

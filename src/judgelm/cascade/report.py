@@ -1,11 +1,14 @@
-"""The cascade's figure (agreement vs. share sent to stage 2) and a one-page HTML report
-with the cost ledger and the curve table (self-contained: the image is inlined)."""
+"""The cascade's figure (agreement vs. share sent to stage 2) and its HTML report, in the shared
+report style (:mod:`judgelm.report.page`, :mod:`judgelm.report.figures`): headline cards, the
+cost ledger, the curve and its table, on one self-contained page."""
 
 from __future__ import annotations
 
-import html
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+
+from judgelm.report.figures import ACCENT, INK, MUTED, legend_outside, new_figure, save_png, style_axes, to_data_uri
+from judgelm.report.page import card, cards, chip, definitions, dot, esc, figure, grid, page, panel, pct, table
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -13,21 +16,14 @@ if TYPE_CHECKING:
     from judgelm.cascade.curve import Curve
     from judgelm.cascade.results import CascadeResult
 
-STAGE1, STAGE2, MERGED, INK, MUTED = "#0891b2", "#f97316", "#4f46e5", "#1e293b", "#64748b"
+STAGE1, STAGE2, MERGED = "#0891b2", "#f97316", ACCENT
 
 
-def _figure(w: float, h: float) -> "Figure":
-    import matplotlib
-
-    matplotlib.use("Agg", force=False)
-    from matplotlib.figure import Figure
-
-    return Figure(figsize=(w, h), dpi=110)
-
-
-def curve_figure(curve: "Curve", sent_share: float | None = None, title: str = "") -> "Figure":
-    """Merged agreement vs. share sent, with both stages alone and the random-split line."""
-    fig = _figure(7.0, 4.2)
+def curve_figure(curve: "Curve", sent_share: float | None = None, title: str = "",
+                 xlabel: str = "share of samples sent to stage 2 (%)") -> "Figure":
+    """Merged agreement vs. share sent, with both stages alone and the random-split line.
+    The legend sits below the axes: inside, it covered the stage-1 line."""
+    fig = new_figure(7.0, 4.2)
     ax = fig.subplots()
     x = [100 * p.share for p in curve.points]
     y = [100 * p.agreement for p in curve.points]
@@ -41,81 +37,85 @@ def curve_figure(curve: "Curve", sent_share: float | None = None, title: str = "
     if sent_share is not None and 100 * sent_share <= x[-1] + 1e-9:
         k = int(round(sent_share * curve.n))
         ax.plot([x[k]], [y[k]], "o", color=INK, label=f"this run: {x[k]:.1f}% sent → {y[k]:.2f}%")
-    ax.set_xlabel("share of samples sent to stage 2 (%)")
+    ax.set_xlabel(xlabel)
     ax.set_ylabel("agreement with gold (%)")
     ax.set_xlim(0, 100)
-    ax.grid(alpha=0.25)
-    ax.spines[["top", "right"]].set_visible(False)
-    ax.legend(frameon=False, fontsize=8, loc="lower right")
     if title:
         ax.set_title(title, fontsize=11, loc="left")
+    style_axes(ax, grid="both")
+    legend_outside(ax, "below", ncol=2)
     fig.tight_layout()
     return fig
-
-
-def _table(rows: list[list[str]], head: list[str]) -> str:
-    th = "".join(f"<th>{html.escape(h)}</th>" for h in head)
-    body = "".join("<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in r) + "</tr>" for r in rows)
-    return f"<table><thead><tr>{th}</tr></thead><tbody>{body}</tbody></table>"
 
 
 def _pct(x: float | None) -> str:
     return "" if x is None else f"{100 * x:.2f}%"
 
 
+def ledger_rows(stages: list[dict[str, Any]]) -> list[list[str]]:
+    """One table row per stage ledger (a dict of :class:`judgelm.cascade.results.StageLedger`)."""
+    return [[f"{s['stage']}", s["judge"], str(s["samples"]), str(s["calls"]), str(s["prompt_tokens"]),
+             str(s["completion_tokens"]), f"${s['usd']:.4f}", f"{s['wall_s']:.1f}s",
+             "recorded" if s["recorded"] else "live"] for s in stages]
+
+
+LEDGER_HEAD = ["stage", "judge", "samples", "calls", "prompt tok", "completion tok", "USD", "time", "source"]
+
+
+def curve_table(curve: "Curve", last: str = "stage 2 on sent") -> str:
+    rows = [[f"{100 * p.share:.0f}%", str(p.sent), _pct(p.agreement), _pct(p.f1), _pct(p.kept_agreement),
+             _pct(p.sent_agreement)] for p in curve.table]
+    return table(["sent", "n", "agreement", "macro F1", "stage 1 on kept", last], rows)
+
+
 def render_html(result: "CascadeResult", image_uri: str | None, title: str) -> str:
     led = result.ledger.to_dict()
-    stage_rows = [
-        [str(s["stage"]), s["judge"], str(s["samples"]), str(s["calls"]), str(s["prompt_tokens"]),
-         str(s["completion_tokens"]), f"${s['usd']:.4f}", f"{s['wall_s']:.1f}s", "recorded" if s["recorded"] else "live"]
-        for s in led["stages"]
-    ]
+    rows = ledger_rows(led["stages"])
     t = led["total"]
-    stage_rows.append(["total", "", str(led["n_samples"]), str(t["calls"]), str(t["prompt_tokens"]),
-                       str(t["completion_tokens"]), f"${t['usd']:.4f}", f"{t['wall_s']:.1f}s", ""])
+    rows.append(["total", "", str(led["n_samples"]), str(t["calls"]), str(t["prompt_tokens"]),
+                 str(t["completion_tokens"]), f"${t['usd']:.4f}", f"{t['wall_s']:.1f}s", ""])
     alone = led["stage2_alone_estimate"]
-    parts = [
-        f"<h1>{html.escape(title)}</h1>",
-        f"<p>{led['sent_to_stage2']} of {led['n_samples']} samples ({100 * led['share_sent']:.1f}%) sent to stage 2; "
-        f"policy <code>{html.escape(str(result.policy))}</code>.</p>",
-        "<h2>Cost ledger</h2>",
-        _table(stage_rows, ["stage", "judge", "samples", "calls", "prompt tok", "completion tok", "USD", "time", "source"]),
-        f"<p>Stage 2 on every sample (extrapolated): {alone['calls']:.0f} calls, ${alone['usd']:.4f}, "
-        f"{alone['wall_s']:.1f}s.</p>",
-    ]
     ev = result.evaluation
+    head = [card("sent to stage 2", f"{pct(led['share_sent'])}<small>%</small>",
+                 f"{led['sent_to_stage2']} of {led['n_samples']} samples"),
+            card("stage-2 calls saved", f"{led['stage2_calls_saved']:.0f}",
+                 f"of ~{alone['calls']:.0f} for stage 2 alone; ${t['usd']:.4f} spent")]
     if ev:
-        rows = [["merged (this run)", _pct(ev["merged"]["agreement"]), _pct(ev["merged"]["f1"])],
-                ["stage 1 alone", _pct(ev["stage1_alone"]["agreement"]), _pct(ev["stage1_alone"]["f1"])]]
+        head.insert(0, card("agreement (merged)", f"{pct(ev['merged']['agreement'])}<small>%</small>",
+                            f"stage 1 alone {pct(ev['stage1_alone']['agreement'])}%"
+                            + (f", stage 2 alone {pct(ev['stage2_alone']['agreement'])}%" if "stage2_alone" in ev else "")))
+    body = [cards(head)]
+    sections = [panel("Cost ledger", table(LEDGER_HEAD, rows, row_classes=[""] * len(led["stages"]) + ["best"]),
+                      f"Stage 2 on every sample (extrapolated): {alone['calls']:.0f} calls, ${alone['usd']:.4f}, "
+                      f"{alone['wall_s']:.1f}s.", wide=True)]
+    if ev:
+        rows_ev = [["merged (this run)", _pct(ev["merged"]["agreement"]), _pct(ev["merged"]["f1"])],
+                   ["stage 1 alone", _pct(ev["stage1_alone"]["agreement"]), _pct(ev["stage1_alone"]["f1"])]]
         if "stage2_alone" in ev:
-            rows.append(["stage 2 alone", _pct(ev["stage2_alone"]["agreement"]), _pct(ev["stage2_alone"]["f1"])])
-        parts += [f"<h2>Against gold ({ev['n']} samples, unparsed = {ev['unparsed_policy']})</h2>",
-                  _table(rows, ["verdicts", "agreement", "macro F1"])]
+            rows_ev.append(["stage 2 alone", _pct(ev["stage2_alone"]["agreement"]), _pct(ev["stage2_alone"]["f1"])])
+        sections.append(panel(f"Against gold ({ev['n']} samples)", table(["verdicts", "agreement", "macro F1"], rows_ev),
+                              f"unparsed verdicts count as {esc(ev['unparsed_policy'])}"))
     if result.curve is not None:
-        if image_uri:
-            parts.append(f'<img alt="agreement vs share sent" src="{image_uri}">')
-        rows = [[f"{100 * p.share:.0f}%", str(p.sent), _pct(p.agreement), _pct(p.f1), _pct(p.kept_agreement),
-                 _pct(p.sent_agreement)] for p in result.curve.table]
-        parts += ["<h2>Agreement vs. share sent</h2>",
-                  _table(rows, ["sent", "n", "agreement", "macro F1", "stage 1 on kept", "stage 2 on sent"])]
-    style = ("body{font-family:system-ui,sans-serif;max-width:960px;margin:2em auto;color:#1e293b}"
-             "table{border-collapse:collapse;margin:1em 0}td,th{padding:4px 10px;border-bottom:1px solid #e2e8f0;"
-             "text-align:right}th{color:#64748b;font-weight:600}img{max-width:100%}")
-    return (f"<!doctype html><html><head><meta charset='utf-8'><title>{html.escape(title)}</title>"
-            f"<style>{style}</style></head><body>{''.join(parts)}</body></html>")
+        sections.append(figure("Agreement vs. share sent", image_uri))
+        sections.append(panel("Agreement vs. share sent (table)", curve_table(result.curve), wide=True))
+    body.append(grid(*sections))
+    foot = definitions([
+        ("sent", "samples whose stage-1 confidence is lowest go to stage 2 first"),
+        (f"{dot(MERGED)}cascade", "stage 1's verdict on the kept samples, stage 2's on the sent ones"),
+        ("random split", "what sending a random share would give: the line between both judges alone"),
+    ])
+    return page(title, "".join(body), kind="cascade", subtitle=f"policy {result.policy.get('kind')}",
+                chips=[chip(f"{led['n_samples']} samples"), chip(f"{pct(led['share_sent'])}% sent")], footer=foot)
 
 
 def write_report(result: "CascadeResult", out_dir: str | Path, title: str = "Cascade") -> dict[str, Path]:
     """curve.png (when there is a curve) and report.html in ``out_dir``."""
-    from judgelm.report.plots import to_data_uri
-
     out_dir = Path(out_dir)
     files: dict[str, Path] = {}
     uri = None
     if result.curve is not None:
-        fig = curve_figure(result.curve, sent_share=len(result.sent) / max(1, len(result.order)), title=title)
-        files["curve_png"] = out_dir / "curve.png"
-        fig.savefig(files["curve_png"], bbox_inches="tight")
+        fig = curve_figure(result.curve, sent_share=len(result.sent) / max(1, len(result.order)))
+        files["curve_png"] = save_png(fig, out_dir / "curve.png")
         uri = to_data_uri(fig)
     files["report"] = out_dir / "report.html"
     files["report"].write_text(render_html(result, uri, title), encoding="utf-8")

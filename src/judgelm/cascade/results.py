@@ -81,8 +81,63 @@ class Ledger:
         }
 
 
+def strong_alone(ledgers: Sequence[StageLedger], calibration: Sequence[StageLedger], n: int) -> dict[str, float]:
+    """The last (strong) stage on all ``n`` deployed samples, from its cost per sample on the
+    calibration part (where it judged every sample), against what the cascade paid it."""
+    cal, dep = calibration[-1], ledgers[-1]
+    f = n / cal.samples if cal.samples else 0.0
+    alone = {"calls": cal.calls * f, "usd": cal.usd * f, "wall_s": cal.wall_s * f}
+    return {**alone, "calls_saved": alone["calls"] - dep.calls, "usd_saved": alone["usd"] - dep.usd,
+            "share_saved": 1.0 - dep.samples / n if n else 0.0}
 
 
+@dataclass
+class GuaranteedResult:
+    """A cascade run under a guarantee: the plan, the merged verdicts of the deployed samples, costs."""
+
+    merged: list[Judgement]
+    plan: Any  # judgelm.cascade.guarantee.Plan
+    plans_tried: dict[str, Any]
+    stage_of: dict[str, int]  # deployed sample → deciding stage (1-based; 0 = undecided, "kept")
+    ledgers: list[StageLedger]  # deployed part
+    calibration_ledgers: list[StageLedger]  # what calibrating cost (every stage on every calibration sample)
+    n_calibration: int
+    calibration_ids: list[str]
+    evaluation: dict[str, Any] = field(default_factory=dict)
+    curve: Curve | None = None
+    study: dict[str, Any] | None = None
+    files: dict[str, str] = field(default_factory=dict)
+
+    def coverage(self) -> list[dict[str, Any]]:
+        """Per stage: how many deployed samples it received and kept."""
+        n = len(self.stage_of)
+        out, reaching = [], n
+        for k, led in enumerate(self.ledgers):
+            kept = sum(1 for v in self.stage_of.values() if v == k + 1)
+            out.append({"stage": k + 1, "judge": led.judge, "received": reaching, "kept": kept,
+                        "coverage": kept / n if n else 0.0,
+                        "threshold": self.plan.stages[k].to_dict()["threshold"]})
+            reaching -= kept
+        return out
+
+    def summary(self) -> dict[str, Any]:
+        n = len(self.stage_of)
+        out: dict[str, Any] = {
+            "deployed": n, "calibration": self.n_calibration,
+            "guarantee": self.plan.to_dict(), "plans_tried": self.plans_tried,
+            "coverage": self.coverage(), "undecided": sum(1 for v in self.stage_of.values() if v == 0),
+            "ledger": {"stages": [asdict(s) for s in self.ledgers],
+                       "calibration": [asdict(s) for s in self.calibration_ledgers],
+                       "strong_alone": strong_alone(self.ledgers, self.calibration_ledgers, n)},
+            "files": self.files,
+        }
+        if self.evaluation:
+            out["evaluation"] = self.evaluation
+        if self.curve is not None:
+            out["curve"] = {k: v for k, v in self.curve.to_dict().items() if k != "points"}
+        if self.study is not None:
+            out["study"] = {k: v for k, v in self.study.items() if k != "splits_detail"}
+        return out
 
 
 @dataclass

@@ -42,12 +42,11 @@ def _index_recorded(path: str | Path, ids: set[str], stage: int) -> list[Judgeme
 
 
 def _judge(samples: list[Sample], engine: Any, out: Path, settings: dict[str, Any]) -> tuple[list[Judgement], float]:
-    from judgelm.data.predictions import read_predictions
     from judgelm.judging.runner import run_judge
 
     t0 = time.perf_counter()
-    run_judge(samples, engine, out, **settings)
-    return read_predictions(out, fmt="judgement"), time.perf_counter() - t0
+    summary = run_judge(samples, engine, out, **settings)
+    return summary.judgements, time.perf_counter() - t0
 
 
 def run_cascade(
@@ -67,6 +66,7 @@ def run_cascade(
     unparsed: str = "tie",
     fallback_to_stage1: bool = False,
     seed: int = 0,
+    signals: Sequence[str | Path] = (),
 ) -> CascadeResult:
     """Run both stages and merge. ``policy`` is a :class:`judgelm.cascade.policy.Policy`.
 
@@ -78,6 +78,8 @@ def run_cascade(
     ``evaluate_ids``: the samples scored against gold (e.g. all but a calibration split).
     ``fallback_to_stage1``: a sent sample on which stage 2 gives no verdict (unparsable output,
     failure) keeps stage 1's verdict (tagged ``stage2_no_verdict``) instead of staying unparsed.
+    ``signals``: extra judgement files (or ``"length"``); stage 1's confidence becomes the agreement
+    confidence of :mod:`judgelm.cascade.signals` (its own confidence and the signals' votes).
     """
     from judgelm.cascade.policy import select
 
@@ -105,6 +107,14 @@ def run_cascade(
         j1, wall1 = _judge(all_for_stage1, stage1, out_dir / "stage1.jsonl", stage1_settings or {})
         rec1 = False
     d1_all = decide(j1, confidence_fallback=confidence_fallback)
+    if signals:
+        from dataclasses import replace
+
+        from judgelm.cascade.guaranteed import load_signals
+        from judgelm.cascade.signals import agreement_confidence
+
+        agree = agreement_confidence(d1_all, load_signals(signals, all_for_stage1, out_dir, None))
+        d1_all = {i: replace(d, confidence=agree[i]) for i, d in d1_all.items()}
     d1 = {i: d1_all[i] for i in ids}
     order = confidence_order(d1, seed=seed)
 

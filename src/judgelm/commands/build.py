@@ -9,6 +9,7 @@ from typing import Annotated, Optional
 import typer
 
 from judgelm.commands.errors import fail
+from judgelm.commands.options import SkipBadOption, echo_rejects
 
 log = logging.getLogger(__name__)
 
@@ -59,18 +60,23 @@ def main(
     price_out: Annotated[Optional[float], typer.Option("--price-out")] = None,
     dtype: Annotated[Optional[str], typer.Option("--dtype")] = None,
     device: Annotated[Optional[str], typer.Option("--device")] = None,
+    skip_bad: SkipBadOption = False,
 ) -> None:
     """Build JudgeLM-format judge training data: pair the models' answers, have a teacher judge each pair
     (explained, with and without reference) — or reuse recorded judgements — and split by question."""
     from judgelm.build.dataset import BuildOptions, build_live, build_recorded
     from judgelm.commands.options import engine_options
     from judgelm.data.errors import DataError
+    from judgelm.data.intake import Intake
+    from judgelm.data.rejected import Rejects
 
     for noisy in ("httpx", "httpcore", "openai"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
     files = answers or []
     options = BuildOptions(strategy=pairs, k=k, seed=seed, val_fraction=val_fraction,
                            shuffle_positions=not keep_positions, turn=turn)
+    intake = Intake()
+    rejects = intake.rejects if skip_bad else None
     try:
         if recorded:
             if len(files) != 1:
@@ -83,15 +89,17 @@ def main(
                                          param_hint="--preference-scores") from None
             opts = {"exclude_datasets": exclude_datasets} if exclude_datasets and recorded == "alpaca_eval" else {}
             summary = build_recorded(files[0], recorded, output_dir, options=options,
-                                     preference_scores=ps, **opts)  # type: ignore[arg-type]
+                                     preference_scores=ps, rejects=rejects, **opts)  # type: ignore[arg-type]
         else:
             if teacher is None:
                 raise fail("give --teacher SPEC (e.g. openai:gpt-4o) or --recorded alpaca_eval|arena_bench", 2)
             if len(files) < 2:
                 raise fail("give at least two answer files to pair", 2)
+            from judgelm.build.pairing import collect
             from judgelm.engines import load_engine, parse_spec
 
             kind, _ = parse_spec(teacher)
+            collect(files, turn=turn, rejects=Rejects() if skip_bad else None)  # bad answers fail before the teacher loads
             eng_opts = engine_options(kind, api_base=api_base, api_key_env=api_key_env, api=api,
                                       concurrency=concurrency, timeout_s=timeout, max_retries=max_retries,
                                       budget_usd=budget_usd, price_in=price_in, price_out=price_out,
@@ -101,11 +109,14 @@ def main(
                 summary = build_live(files, output_dir, engine, options=options, reference_file=reference,
                                      prompts_file=prompts, with_reference=not no_reference_pass,
                                      max_new_tokens=max_new_tokens, batch_size=batch_size, resume=not restart,
-                                     cache=not no_cache, progress=progress)
+                                     cache=not no_cache, progress=progress, rejects=rejects)
             finally:
                 engine.close()
     except DataError as exc:
-        raise fail(str(exc)) from None
+        raise fail(str(exc), 2) from None
     except ValueError as exc:
         raise fail(str(exc)) from None
+    if skip_bad:
+        summary["rejected_rows"] = len(intake.rejects)
     typer.echo(json.dumps(summary, indent=1, ensure_ascii=False))
+    echo_rejects(intake, output_dir, folder=True, err=True)

@@ -16,6 +16,7 @@ from typing import Annotated, Any, Optional
 import typer
 
 from judgelm.commands.errors import fail
+from judgelm.commands.options import EncodingOption, SkipBadOption, echo_rejects
 
 logger = logging.getLogger(__name__)
 
@@ -83,21 +84,29 @@ def main(
     pred_format: Annotated[Optional[str], typer.Option("--pred-format", help="judgement, pandalm, gpt or verdicts (default: detected).")] = None,
     n_boot: Annotated[int, typer.Option("--bootstrap", help="Bootstrap resamples for the 95% intervals.")] = 1000,
     seed: Annotated[int, typer.Option("--seed", help="Seed of the bootstrap.")] = 0,
+    skip_bad: SkipBadOption = False,
+    encoding: EncodingOption = "utf-8",
 ) -> None:
     """Score predictions against gold (matched by id): agreement, macro P/R/F1, kappa, baselines, bias."""
-    from judgelm.data import read_samples
     from judgelm.data.errors import DataError
+    from judgelm.data.intake import read_input, require_gold
     from judgelm.data.predictions import read_predictions
     from judgelm.evaluation.evaluate import evaluate
     try:
-        samples = list(read_samples(gold, fmt=gold_format))
-        predictions = read_predictions(pred, fmt=pred_format)  # type: ignore[arg-type]
-        swapped = read_predictions(pred_swapped, fmt=pred_format) if pred_swapped else None  # type: ignore[arg-type]
+        intake = read_input(gold, gold_format, skip_bad=skip_bad, encoding=encoding)
+        samples = intake.samples
+        require_gold(samples, gold, intake.formats)
+        predictions = read_predictions(pred, fmt=pred_format, encoding=encoding)  # type: ignore[arg-type]
+        swapped = (read_predictions(pred_swapped, fmt=pred_format, encoding=encoding)  # type: ignore[arg-type]
+                   if pred_swapped else None)
         result = evaluate(samples, predictions, swapped, unparsed=unparsed.value, n_boot=n_boot, seed=seed)  # type: ignore[arg-type]
     except (DataError, ValueError) as exc:
         raise fail(exc, 2) from None
     result.summary = {"gold": str(gold), "pred": str(pred),
                       **({"pred_swapped": str(pred_swapped)} if pred_swapped else {}), **result.summary}
+    if skip_bad:
+        result.summary["gold_rejected"] = len(intake.rejects)
+    echo_rejects(intake, report, folder=True, err=True)
     if report is not None:
         from judgelm.report import write_report
 

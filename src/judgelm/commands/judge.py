@@ -14,8 +14,11 @@ import typer
 from judgelm.commands.errors import fail
 from judgelm.commands.options import (
     ApiChoice,
+    EncodingOption,
     ModeChoice,
+    SkipBadOption,
     default_judge_missing,
+    echo_rejects,
     engine_options,
 )
 
@@ -44,6 +47,8 @@ def main(
     ray_address: Annotated[Optional[str], typer.Option("--ray-address", help="Join this Ray cluster ('auto' ok).")] = None,
     limit: Annotated[Optional[int], typer.Option("--limit", min=1, help="Judge only the first N samples.")] = None,
     format: Annotated[Optional[str], typer.Option("--format", "-f", help="Input format name (default: detect).")] = None,
+    skip_bad: SkipBadOption = False,
+    encoding: EncodingOption = "utf-8",
     no_cache: Annotated[bool, typer.Option("--no-cache", help="Neither read nor write the response cache.")] = False,
     cache_path: Annotated[Optional[str], typer.Option("--cache-path", help="Response cache file "
                                                       "(default ~/.cache/judgelm/responses.sqlite).")] = None,
@@ -66,9 +71,10 @@ def main(
     device: Annotated[Optional[str], typer.Option("--device", help="auto | cpu | cuda[:N] (hf)")] = None,
 ) -> None:
     """Judge every sample of INPUT and write one Judgement JSON per line to OUTPUT (resumable)."""
-    from judgelm.data import read_samples
     from judgelm.data.errors import DataError
+    from judgelm.data.intake import read_input
     from judgelm.engines import DEFAULT_JUDGE, load_engine, parse_spec
+    from judgelm.judging.requests import check_samples
     from judgelm.judging.runner import run_judge
     from judgelm.judging.state import RunBusy
 
@@ -89,6 +95,17 @@ def main(
         if kind != "mini":
             raise fail(f"--no-ties needs the built-in judge (mini); {spec} decides ties itself")
         options["ties"] = False
+    try:  # the whole input is read and checked before a model is loaded
+        intake = read_input(input, format, skip_bad=skip_bad, limit=limit, encoding=encoding)
+    except DataError as exc:
+        raise fail(exc, 2) from None
+    except ValueError as exc:  # unknown format or encoding
+        raise fail(f"{input}: {exc}", 2) from None
+    try:  # and every prompt renders (a sample that does not fit the template/mode, duplicate ids)
+        check_samples(intake.samples, template=template, mode=mode.value if mode else None, reference=reference,
+                      swap=swap, fast=fast, max_new_tokens=max_new_tokens)
+    except ValueError as exc:
+        raise fail(f"{input}: {exc}") from None
     engine: Any = spec
     if not workers and not ray_address:
         try:
@@ -104,9 +121,8 @@ def main(
         except ValueError as exc:
             raise fail(f"--judge {spec}: {exc}") from None
     try:
-        samples = read_samples(input, fmt=format)
         summary = run_judge(
-            samples, engine, output, template=template, mode=mode.value if mode else None, reference=reference,
+            intake.samples, engine, output, template=template, mode=mode.value if mode else None, reference=reference,
             swap=swap, fast=fast, max_new_tokens=max_new_tokens, batch_size=batch_size, resume=not restart,
             cache=False if no_cache else (cache_path or True), workers=workers, ray_address=ray_address,
             engine_options=options, limit=limit, progress=progress,
@@ -127,6 +143,7 @@ def main(
         f"  cost ${s.cost_usd:.4f} ({s.prompt_tokens} prompt + {s.completion_tokens} completion tokens)\n"
         f"  output {s.output}  (state {s.state})"
     )
+    echo_rejects(intake, output)
     if s.errors:
         top = "; ".join(f"{n}× {m}" for m, n in s.error_messages.items())
         log.warning("%d request(s) failed (%s): run the same command again to retry only those", s.errors, top)

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from enum import Enum
-from typing import Any
+from pathlib import Path
+from typing import Annotated, Any
 
 import typer
 
@@ -40,3 +41,23 @@ def default_judge_missing(exc: Exception) -> typer.Exit:
         f"the built-in judge is not available in this installation ({what}): "
         "pass --judge, e.g. --judge hf:BAAI/JudgeLM-7B-v1.0 or --judge openai:gpt-4o"
     )
+
+
+SkipBadOption = Annotated[bool, typer.Option(
+    "--skip-bad", help="Process the good rows of an input with a few bad ones; every bad row is named "
+                       "(file:line: field: cause) in the summary and written to *.rejected.jsonl beside the "
+                       "output. Without it the first bad row stops the run before any work.")]
+EncodingOption = Annotated[str, typer.Option(
+    "--encoding", help="Text encoding of the input files (gzip is unpacked; a UTF-8 BOM is ignored), "
+                       "e.g. latin-1, cp1252, utf-16.")]
+
+
+def echo_rejects(intake: Any, output: str | Path | None, *, folder: bool = False, err: bool = False) -> None:
+    """Write the rejected rows beside ``output`` and name them in the command's summary."""
+    from judgelm.data.rejected import SHOWN, rejected_path
+
+    path = rejected_path(output, folder=folder) if output is not None else None
+    written = intake.rejects.write(path)
+    shown = SHOWN if written is not None else len(intake.rejects)  # nowhere else to find them: name all
+    for line in intake.rejects.summary(written, shown=shown):
+        typer.echo(line, err=err)

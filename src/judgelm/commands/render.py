@@ -8,21 +8,21 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import sys
-import tempfile
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from enum import Enum
-from pathlib import Path
 from typing import Annotated, Any, Optional
 
 import typer
 
 from judgelm.commands.errors import fail
-from judgelm.commands.options import ModeChoice
-from judgelm.prompts.render import (
-    PINNED_MODES,  # answers are not swapped there, as in `judgelm judge`
+from judgelm.commands.options import (
+    EncodingOption,
+    ModeChoice,
+    SkipBadOption,
+    echo_rejects,
 )
+from judgelm.prompts.records import render_records
 
 log = logging.getLogger(__name__)
 
@@ -32,57 +32,20 @@ class TemplateChoice(str, Enum):
     pandalm = "pandalm"
 
 
-def orders_for(n_answers: int, mode: str, swap: bool) -> list[list[int]]:
-    """The presented orders to render: the original one, plus the reversed one with ``swap``."""
-    identity = list(range(n_answers))
-    if swap and n_answers > 1 and mode not in PINNED_MODES:
-        return [identity, identity[::-1]]
-    return [identity]
-
-
-def render_records(samples: Iterable[Any], source: str, template: str, mode: str | None, reference: bool,
-                   swap: bool) -> Iterator[dict[str, Any]]:
-    """One record per sample and presented order; a sample that does not fit raises DataError naming it."""
-    from judgelm.data.errors import DataError
-    from judgelm.prompts import PromptError, default_mode, render
-
-    for i, sample in enumerate(samples, start=1):
-        where = f"sample #{i} (id {sample.id!r})"
-        sample_mode = mode or ("pair" if template == "pandalm" else default_mode(sample))
-        if (reference or sample_mode == "vqa") and sample.reference is None:
-            why = "--reference was given" if reference else "mode 'vqa' grades against the gold answer"
-            raise DataError(source, None, "reference", f"{where} has no reference answer, but {why}")
-        for order in orders_for(len(sample.answers), sample_mode, swap):
-            try:
-                prompt = render(sample, template=template, mode=sample_mode, reference=reference, order=order)
-            except PromptError as exc:
-                raise DataError(source, None, None, f"record {i}: {exc}") from None  # exc names the id
-            yield {"id": sample.id, "template": template, "mode": sample_mode, "order": order,
-                   "reference": reference or sample_mode == "vqa", "prompt": prompt}
-
-
 def write_jsonl(records: Iterable[dict[str, Any]], out: str) -> int:
     """Write JSONL to ``out`` ("-" = stdout); a file appears only once every record rendered."""
+    from judgelm.judging.state import write_jsonl_atomic
+
+    lines = (json.dumps(rec, ensure_ascii=False) for rec in records)
     if out == "-":
         n = 0
-        for rec in records:
-            sys.stdout.write(json.dumps(rec, ensure_ascii=False) + "\n")
+        for line in lines:
+            sys.stdout.write(line + "\n")
             n += 1
         return n
-    path = Path(out)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    n = 0
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            for rec in records:
-                fh.write(json.dumps(rec, ensure_ascii=False) + "\n")
-                n += 1
-        os.replace(tmp, path)
-    except BaseException:
-        os.unlink(tmp)
-        raise
-    return n
+    rendered = list(lines)  # rendering errors surface before the file is touched
+    write_jsonl_atomic(out, rendered)
+    return len(rendered)
 
 
 def _reader_options(pairs: list[str]) -> dict[str, str]:
@@ -109,11 +72,13 @@ def main(
     opt: Annotated[Optional[list[str]], typer.Option(
         "--opt", help="Reader option KEY=VALUE, repeatable (e.g. predictions=preds.json for MM-Vet).")] = None,
     limit: Annotated[Optional[int], typer.Option("--limit", min=1, help="Render only the first N samples.")] = None,
+    skip_bad: SkipBadOption = False,
+    encoding: EncodingOption = "utf-8",
     output: Annotated[str, typer.Option("--output", "-o", help="Output JSONL ('-' = stdout).")] = "-",
 ) -> None:
     """Write the exact prompt each sample gives a judge: {id, template, mode, order, reference, prompt} per line."""
-    from judgelm.data import read_samples
     from judgelm.data.errors import DataError
+    from judgelm.data.intake import read_input
     from judgelm.prompts import MODES
 
     t = template.value
@@ -123,8 +88,13 @@ def main(
     if reference and t == "pandalm":
         raise typer.BadParameter("the PandaLM template has no reference block", param_hint="--reference")
     try:
-        samples = read_samples(input, fmt=format, limit=limit, **_reader_options(opt or []))
-        n = write_jsonl(render_records(samples, input, t, m, reference, swap), output)
-    except (DataError, ValueError) as exc:
+        intake = read_input(input, format, skip_bad=skip_bad, limit=limit, encoding=encoding,
+                            **_reader_options(opt or []))
+    except (DataError, ValueError) as exc:  # the input itself is bad: nothing rendered
+        raise fail(exc, 2) from None
+    try:
+        n = write_jsonl(render_records(intake.samples, input, t, m, reference, swap), output)
+    except (DataError, ValueError) as exc:  # a sample does not fit the template / mode
         raise fail(exc) from None
+    echo_rejects(intake, output, err=True)
     log.info("rendered %d prompt(s) with template %s to %s", n, t, output)

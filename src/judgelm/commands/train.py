@@ -46,6 +46,8 @@ def main(
     num_processes: int = typer.Option(1, "--num-processes", help="Launch this many processes with accelerate."),
     accelerate_config: Optional[str] = typer.Option(None, "--accelerate-config", help="configs/ddp.yaml, fsdp_full_shard.yaml, ..."),
     main_port: Optional[int] = typer.Option(None, "--main-port", help="Rendezvous port for multi-process runs."),
+    skip_bad: bool = typer.Option(False, "--skip-bad", help="Train on the good rows of sources with a few bad ones; "
+                                  "the bad rows go to OUTPUT_DIR/input.rejected.jsonl (config: skip_bad_rows)."),
 ) -> None:
     """Fine-tune a judge on teacher-labelled data (YAML config and/or flags)."""
     from judgelm.train.launch import in_distributed_run, launch_command
@@ -58,6 +60,7 @@ def main(
         "reference_show_prob": reference_show_prob, "pair_single_grades": pair_single_grades, "targets": targets,
         "eval_fraction": eval_fraction, "seed": seed, "bf16": bf16, "gradient_checkpointing": gradient_checkpointing,
         "save_steps": save_steps, "resume_from_checkpoint": resume, "stop_after_steps": stop_after_steps,
+        "skip_bad_rows": True if skip_bad else None,
     }  # fmt: skip
     if recipe == "mini":
         _run_mini(config, overrides)
@@ -85,6 +88,11 @@ def main(
         raise fail(exc, 2) from None
     if os.environ.get("RANK", "0") != "0":
         return  # one summary line per run, not per process
+    from judgelm.data.rejected import count_rejected, rejected_path
+
+    n_bad = count_rejected(rejected_path(cfg.output_dir, folder=True)) if cfg.skip_bad_rows else 0
+    if n_bad:
+        typer.echo(f"rejected {n_bad} bad row(s) -> {rejected_path(cfg.output_dir, folder=True)}")
     if result.completed:
         typer.echo(
             f"trained {result.global_step} steps in {result.seconds:.0f}s (final loss {result.train_loss}); "

@@ -5,7 +5,8 @@ Answer models come from ``generator_1/2``; ``dataset`` and ``annotator`` go to m
 users can leave out e.g. the ``selfinstruct`` rows (also possible with the
 ``exclude_datasets`` option). Ids are a hash of instruction + both generators: stable across
 runs and unique across the 52 files of a ``results/`` folder. A folder is read whole
-(every ``annotations.json`` below it).
+(every ``annotations.json`` below it). Without ``preference`` (AlpacaEval's model outputs
+paired for judging, no annotator yet) a row is unlabelled: ``gold = None``.
 """
 
 from __future__ import annotations
@@ -19,6 +20,13 @@ from judgelm.data.registry import Converter, Format, register, stable_id
 from judgelm.schema import Answer, Gold, Sample
 
 _PREFERENCE = {1.0: 1, 2.0: 2, 1.5: 0, 0.0: 0}
+
+
+def gold(row: Row, source: str) -> Gold | None:
+    """The annotator's verdict; None for a row without a ``preference`` field (unlabelled)."""
+    if not row.has("preference"):
+        return None
+    return Gold(verdict=gold_verdict(row), source=source)
 
 
 def gold_verdict(row: Row) -> int | None:
@@ -47,9 +55,10 @@ class AlpacaEvalFormat(Format):
         "datasets": "keep only rows of these subsets",
     }
     folder_glob = "**/annotations.json"
+    labels = "preference"
 
     def matches(self, first: dict[str, Any]) -> bool:
-        return {"output_1", "output_2", "generator_1", "generator_2", "preference"} <= first.keys()
+        return {"output_1", "output_2", "generator_1", "generator_2"} <= first.keys()
 
     def converter(self, path: Path, **opts: Any) -> Converter:
         exclude = _as_set(opts.get("exclude_datasets"))
@@ -68,7 +77,7 @@ class AlpacaEvalFormat(Format):
                 id=stable_id(instruction, g1, g2),
                 question=instruction,
                 answers=[Answer(text=row.text("output_1"), model=g1), Answer(text=row.text("output_2"), model=g2)],
-                gold=Gold(verdict=gold_verdict(row), source=meta["annotator"] or "alpaca_eval"),
+                gold=gold(row, meta["annotator"] or "alpaca_eval"),
                 metadata=meta,
             )
 

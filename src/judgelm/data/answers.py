@@ -17,6 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from judgelm.data.errors import DataError
 from judgelm.data.records import Row, iter_records
+from judgelm.data.rejected import Rejects
 
 
 class AnswerRecord(BaseModel):
@@ -77,11 +78,13 @@ def _fastchat_answer(row: Row, choice: int) -> AnswerRecord:
     return AnswerRecord(question_id=_qid(row), model=str(row.req("model_id")), turns=turns, metadata=meta)
 
 
-def read_answers(source: str | Path, *, choice: int = 0) -> Iterator[AnswerRecord]:
+def read_answers(source: str | Path, *, choice: int = 0, rejects: Rejects | None = None) -> Iterator[AnswerRecord]:
     """Answer records of a JudgeLM or FastChat answer file (or a folder of them).
 
     ``choice`` picks the sample index of FastChat files that store several generations.
-    A bad row raises :class:`DataError` naming file, line and field.
+    A bad row raises :class:`DataError` naming file, line and field — unless ``rejects``
+    (a :class:`~judgelm.data.rejected.Rejects`) is given: then it is collected there and skipped
+    (``--skip-bad``). Which layout a file has is decided by its first good row.
     """
     source = Path(source)
     files = [source] if source.is_file() else sorted(source.glob("*.json*"))
@@ -90,15 +93,24 @@ def read_answers(source: str | Path, *, choice: int = 0) -> Iterator[AnswerRecor
     for path in files:
         convert = None
         for rec in iter_records(path):
-            if rec.error is not None:
-                raise rec.error
-            assert rec.row is not None
-            if convert is None:
-                if is_fastchat_answer(rec.row.data):
-                    convert = lambda r: _fastchat_answer(r, choice)  # noqa: E731
-                elif is_judgelm_answer(rec.row.data):
-                    convert = _judgelm_answer
-                else:
-                    raise rec.row.error(None, "not an answer file (want question_id+text+model or "
-                                              "question_id+model_id+choices)")
-            yield convert(rec.row)
+            try:
+                if rec.error is not None:
+                    raise rec.error
+                assert rec.row is not None
+                if convert is None:
+                    if is_fastchat_answer(rec.row.data):
+                        convert = lambda r: _fastchat_answer(r, choice)  # noqa: E731
+                    elif is_judgelm_answer(rec.row.data):
+                        convert = _judgelm_answer
+                    else:
+                        raise rec.row.error(None, "not an answer file (want question_id+text+model or "
+                                                  "question_id+model_id+choices)")
+                answer = convert(rec.row)
+            except DataError as err:
+                if rejects is None:
+                    raise
+                if err.raw is None and rec.row is not None:
+                    err.raw = rec.row.data
+                rejects.add([err])
+                continue
+            yield answer

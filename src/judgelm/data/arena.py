@@ -9,6 +9,7 @@ Each row is a GPT-4 grade of one model's answer; ``user_prompt`` is the judge pr
 it: the reference shown to the judge is not always the one in ``reference_answer/gpt-4.jsonl``,
 so the prompt is the faithful source. Gold: ``scores = [score]`` (1–10; null when the judge's
 rating could not be parsed), explanation = ``judgment``. Id: ``<question_id>:<model>``.
+A row without ``judgment`` and ``score`` (the judge prompt only) is unlabelled: ``gold = None``.
 The prompts themselves (``question.jsonl``) are read with :func:`judgelm.data.read_prompts`.
 """
 
@@ -54,6 +55,7 @@ def split_user_prompt(row: Row) -> tuple[str, str | None, str]:
 def to_sample(row: Row) -> Sample:
     question, reference, answer = split_user_prompt(row)
     model = row.text("model")
+    labelled = row.has("judgment") or row.has("score")
     score = row.num("score", optional=True)
     meta: dict[str, Any] = {"question_id": row.text("question_id"), "scale": [1, 10]}
     if "turn" in row.data:
@@ -63,7 +65,8 @@ def to_sample(row: Row) -> Sample:
         question=question,
         reference=reference,
         answers=[Answer(text=answer, model=model)],
-        gold=Gold(scores=None if score is None else [score], explanation=row.opt_text("judgment"), source="arena-bench"),
+        gold=Gold(scores=None if score is None else [score], explanation=row.opt_text("judgment"), source="arena-bench")
+        if labelled else None,
         metadata=meta,
     )
 
@@ -73,9 +76,10 @@ class ArenaBenchFormat(Format):
     name = "arena_bench"
     description = "arena-bench model_judgment/*.jsonl single grades (question_id, model, user_prompt, judgment, score)"
     folder_glob = "**/model_judgment/*.jsonl"
+    labels = "score, judgment"
 
     def matches(self, first: dict[str, Any]) -> bool:
-        return {"question_id", "model", "user_prompt", "judgment"} <= first.keys()
+        return {"question_id", "model", "user_prompt"} <= first.keys()
 
     def converter(self, path: Path, **opts: Any) -> Converter:
         return to_sample

@@ -6,6 +6,8 @@ The query ends at the *first* ``\\n***\\n[Response]: `` and the response at the 
 ``\\n***\\n[END DATA]``, so ``***`` inside an answer does not cut it short.
 Gold: ``scores = [pred_score]`` (1–10), explanation = the critique (``target_output``).
 Id: a hash of query, response and critique (three pairs were critiqued more than once).
+Labels are optional: a row with ``usrmsg`` only (Auto-J's grading input, no critique yet) is
+unlabelled (``gold = None``); its detection needs the ``[Query]:`` block in ``usrmsg``.
 """
 
 from __future__ import annotations
@@ -35,14 +37,15 @@ def split_usrmsg(row: Row) -> tuple[str, str]:
 
 def to_sample(row: Row) -> Sample:
     query, response = split_usrmsg(row)
-    score = row.num("pred_score")
-    critique = row.text("target_output")
+    labelled = row.has("target_output") or row.has("pred_score")
+    score = row.num("pred_score") if labelled else None
+    critique = row.text("target_output") if labelled else None
     return Sample(
         # some (query, response) pairs were critiqued twice or thrice: the critique is part of the id
-        id=stable_id(query, response, critique),
+        id=stable_id(query, response, critique) if critique is not None else stable_id(query, response),
         question=query,
         answers=[Answer(text=response)],
-        gold=Gold(scores=[score], explanation=critique, source="gpt-4"),
+        gold=Gold(scores=[score], explanation=critique, source="gpt-4") if labelled else None,
         metadata={
             "scenario": row.opt_text("scenario"),
             "source_dataset": row.opt_text("source_dataset"),
@@ -56,8 +59,13 @@ class AutoJFormat(Format):
     name = "autoj"
     description = "Auto-J single-answer critiques (usrmsg, target_output, pred_score)"
 
+    labels = "pred_score, target_output"
+
     def matches(self, first: dict[str, Any]) -> bool:
-        return {"usrmsg", "target_output"} <= first.keys()
+        if "target_output" in first:
+            return "usrmsg" in first
+        msg = first.get("usrmsg")
+        return isinstance(msg, str) and QUERY in msg and "[END DATA]" in msg
 
     def converter(self, path: Path, **opts: Any) -> Converter:
         return to_sample

@@ -48,6 +48,7 @@ def write_samples(samples: Iterable[Sample], path: str | Path) -> int:
 class CanonicalFormat(Format):
     name = "canonical"
     description = "judgelm canonical JSONL (Sample: id, question, answers[{text, model}], gold, ...)"
+    labels = "gold.verdict"
 
     def matches(self, first: dict[str, Any]) -> bool:
         return {"id", "question", "answers"} <= first.keys() and isinstance(first.get("answers"), list)

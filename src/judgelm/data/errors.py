@@ -56,6 +56,9 @@ class DataError(ValueError):
         self.field = field
         self.message = message
         self.unit: Unit = unit
+        #: the offending row (its JSON object, or the raw text of a broken line), when known:
+        #: kept in ``*.rejected.jsonl`` so a user can fix the row and judge it again
+        self.raw: object = None
         super().__init__(str(self))
 
     @property
@@ -70,7 +73,10 @@ class DataError(ValueError):
 
     def to_dict(self) -> dict[str, object]:
         """A JSON-friendly record of the error (for skip reports)."""
-        return {"file": self.file, self.unit: self.line, "field": self.field, "reason": self.message}
+        out: dict[str, object] = {"file": self.file, self.unit: self.line, "field": self.field, "reason": self.message}
+        if self.raw is not None:
+            out["row"] = self.raw
+        return out
 
 
 class Dropped(Exception):

@@ -96,6 +96,7 @@ def to_sample(row: Row) -> Sample:
 class JudgeLMFormat(Format):
     name = "judgelm"
     description = "JudgeLM train/val JSONL (question_body, answer1_body, answer2_body, score, text, reference)"
+    labels = "score / text (the teacher's judgement)"
 
     def matches(self, first: dict[str, Any]) -> bool:
         return {"question_body", "answer1_body", "answer2_body"} <= first.keys()

@@ -25,6 +25,7 @@ from typing import Any, Literal
 from pydantic import ValidationError
 
 from judgelm.data.errors import DataError, Unit
+from judgelm.data.files import DEFAULT_ENCODING, read_text
 from judgelm.schema import TIE, Judgement, ParseStatus
 
 logger = logging.getLogger(__name__)
@@ -41,9 +42,9 @@ def _error(path: Path, where: Where, field: str | None, message: str) -> DataErr
     return DataError(path, where[1], field, message, unit=where[0])
 
 
-def _records(path: Path) -> Iterator[tuple[Where, dict[str, Any]]]:
+def _records(path: Path, encoding: str = DEFAULT_ENCODING) -> Iterator[tuple[Where, dict[str, Any]]]:
     """(position, object) for a JSON array or a JSON Lines file."""
-    text = path.read_text(encoding="utf-8")
+    text = read_text(path, encoding)  # a folder, an archive, undecodable bytes: DataError with the cause (and line)
     if text.lstrip().startswith("["):
         try:
             items = json.loads(text)
@@ -135,20 +136,23 @@ def _verdicts(path: Path, line: Where, rec: dict[str, Any]) -> Judgement:
     )
 
 
-def read_predictions(path: str | Path, fmt: PredFormat | None = None) -> list[Judgement]:
+def read_predictions(path: str | Path, fmt: PredFormat | None = None,
+                     encoding: str = DEFAULT_ENCODING) -> list[Judgement]:
     """Every prediction in ``path`` as a Judgement (verdicts in original answer order).
 
     Raises DataError naming file, line and field on malformed records, and on a second
     prediction for the same sample in the same presentation order.
     """
     path = Path(path)
+    if path.is_dir():
+        raise _error(path, ("line", None), None, "is a folder: give the predictions file")
     if not path.is_file():
         raise _error(path, ("line", None), None, "predictions file not found")
     if fmt is not None and fmt not in PRED_FORMATS:
         raise ValueError(f"unknown predictions format {fmt!r}; choose one of {PRED_FORMATS}")
     out: list[Judgement] = []
     seen: dict[tuple[str, tuple[int, ...]], Where] = {}
-    for line, rec in _records(path):
+    for line, rec in _records(path, encoding):
         try:
             kind = fmt or detect_format(rec)
         except ValueError as exc:

@@ -13,6 +13,7 @@ Gold: ``gpt4_score`` holds three GPT-4 samples of a 1–5 score. ``gold.scores =
 the three (the mean keeps the judges' disagreement visible, e.g. [3, 2, 3] → 2.667);
 the three raw scores and feedbacks are kept in ``metadata.gpt4_scores`` / ``gpt4_feedback``
 and ``gold.explanation`` is the first feedback. Id: ``<idx>:<response_source>``.
+Without ``gpt4_score`` an item is unlabelled (``gold = None``): the grading prompt alone.
 """
 
 from __future__ import annotations
@@ -77,8 +78,8 @@ def split_dialogue(row: Row, instruction: str) -> tuple[list[Turn], str]:
 
 def to_sample(row: Row) -> Sample:
     parts = split_prompt(row)
-    raw_scores = row.num_list("gpt4_score")
-    if not raw_scores:
+    raw_scores = row.num_list("gpt4_score", optional=True) if row.has("gpt4_score") else None
+    if raw_scores is not None and not raw_scores:
         raise row.error("gpt4_score", "empty")
     feedback = row.get("gpt4_feedback")
     if feedback is not None and (not isinstance(feedback, list) or not all(isinstance(f, str) for f in feedback)):
@@ -95,7 +96,7 @@ def to_sample(row: Row) -> Sample:
         history=history,
         reference=parts["reference"],
         answers=[Answer(text=parts["response"], model=source)],
-        gold=Gold(
+        gold=None if raw_scores is None else Gold(
             scores=[round(sum(raw_scores) / len(raw_scores), 4)],
             explanation=feedback[0] if feedback else None,
             source="gpt-4",
@@ -116,9 +117,11 @@ class PrometheusFormat(Format):
     name = "prometheus"
     description = "Prometheus absolute-grading items (instruction = full rubric prompt, gpt4_score x3)"
 
+    labels = "gpt4_score"
+
     def matches(self, first: dict[str, Any]) -> bool:
         instr = first.get("instruction")
-        return "gpt4_score" in first and isinstance(instr, str) and "###Response to evaluate:" in instr
+        return isinstance(instr, str) and "###Response to evaluate:" in instr and "###Score Rubrics:" in instr
 
     def converter(self, path: Path, **opts: Any) -> Converter:
         return to_sample

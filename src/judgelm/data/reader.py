@@ -46,6 +46,12 @@ from pydantic import ValidationError
 from judgelm.data.answers import is_fastchat_answer, is_judgelm_answer
 from judgelm.data.canonical import validation_error
 from judgelm.data.errors import DataError, Dropped
+from judgelm.data.files import (
+    DEFAULT_ENCODING,
+    check_encoding,
+    data_suffix,
+    open_binary,
+)
 from judgelm.data.hub import HF_OPTIONS, hf_rows, looks_like_hub_id
 from judgelm.data.questions import is_prompt_row
 from judgelm.data.records import RawRecord, first_row
@@ -94,12 +100,16 @@ def read_samples(
     mapping: str | Mapping[str, Any] | None = None,
     skip_bad: bool = False,
     limit: int | None = None,
+    encoding: str = DEFAULT_ENCODING,
     **opts: Any,
 ) -> SampleStream:
     """Samples of ``source`` (file, folder, ``hf:ID``), in file order.
 
     Without ``skip_bad`` the first bad row raises :class:`DataError` (file, line, field);
-    with it, bad rows are logged and collected in ``stream.report.skipped``. Reader options
+    with it, bad rows are logged and collected in ``stream.report.skipped`` (each error's
+    ``raw`` holds the offending row). File-level problems (empty, broken JSON document,
+    folder without data) raise even then. ``encoding`` decodes every file (default UTF-8;
+    a UTF-8 byte-order mark is ignored; gzip files are unpacked). Reader options
     (e.g. ``predictions=`` for MM-Vet, ``exclude_datasets=`` for AlpacaEval, ``split=`` for
     Hugging Face datasets) go in ``opts``.
     """
@@ -111,10 +121,11 @@ def read_samples(
         opts["mapping"] = mapping
     if limit is not None and limit < 0:
         raise ValueError("limit must be >= 0")
-    resolved = _resolve(source, fmt)  # eager: a missing file or unknown format fails here, not at first next()
+    encoding = check_encoding(encoding)
+    resolved = _resolve(source, fmt, encoding)  # eager: a missing file or unknown format fails here, not at first next()
     if resolved[0] is not None:
         _check_options(resolved[0], opts, hf=resolved[2] is not None)
-    gen = _read(resolved, skip_bad=skip_bad, limit=limit, report=report, opts=opts)
+    gen = _read(resolved, skip_bad=skip_bad, limit=limit, report=report, opts=opts, encoding=encoding)
     return SampleStream(gen, report)
 
 
@@ -135,15 +146,16 @@ def _check_options(fmt: Format, opts: dict[str, Any], hf: bool) -> None:
 
 
 @lru_cache(maxsize=256)
-def _first(path: Path, mtime: float) -> dict[str, Any] | None:
+def _first(path: Path, mtime: float, encoding: str) -> dict[str, Any] | None:
     try:
-        return first_row(path)
-    except (DataError, UnicodeDecodeError):
+        return first_row(path, encoding)
+    except DataError:
         return None
 
 
-def _first_row(path: Path) -> dict[str, Any] | None:
-    return _first(path, path.stat().st_mtime)
+def _first_row(path: Path, encoding: str = DEFAULT_ENCODING) -> dict[str, Any] | None:
+    """First row of a folder's file, or None when it has none (such files are passed over)."""
+    return _first(path, path.stat().st_mtime, encoding)
 
 
 def _not_samples(first: dict[str, Any], where: str) -> None:
@@ -159,6 +171,8 @@ def _not_samples(first: dict[str, Any], where: str) -> None:
 def _detect(first: dict[str, Any] | None, where: str) -> Format:
     if first is None:
         raise DataError(where, None, None, "no readable row to detect the format from")
+    if not first:
+        raise DataError(where, None, None, "the first row is an empty object {}: cannot tell the format")
     try:
         return detect_format(first, where)
     except DataError:
@@ -170,45 +184,52 @@ DATA_SUFFIXES = (".json", ".jsonl", ".ndjson", ".csv", ".tsv")
 
 
 def _data_files(folder: Path) -> list[Path]:
-    return sorted(p for p in folder.rglob("*") if p.is_file() and p.suffix.lower() in DATA_SUFFIXES)
+    return sorted(p for p in folder.rglob("*") if p.is_file() and data_suffix(p) in DATA_SUFFIXES)
 
 
-def _folder_files(fmt: Format, folder: Path) -> list[Path]:
+def _no_data_files(folder: Path) -> DataError:
+    held = sorted(p.name for p in folder.iterdir())
+    what = f"it holds {', '.join(held[:5])}{', …' if len(held) > 5 else ''}" if held else "it is empty"
+    return DataError(folder, None, None, f"folder holds no .json/.jsonl/.csv/.tsv files ({what})")
+
+
+def _folder_files(fmt: Format, folder: Path, encoding: str = DEFAULT_ENCODING) -> list[Path]:
     """The files of ``folder`` in format ``fmt``: its usual layout (``fmt.folder_glob``) when
     that finds any, else any data file below; either way only files whose first row is of
     the format (a mapping applies to every data file)."""
     if fmt.name == "mapped":
         return _data_files(folder)
     for candidates in (fmt.files(folder), _data_files(folder)):
-        files = [p for p in candidates if (first := _first_row(p)) is not None and fmt.matches(first)]
+        files = [p for p in candidates if (first := _first_row(p, encoding)) is not None and fmt.matches(first)]
         if files:
             return files
     return []
 
 
-def _detect_folder(folder: Path) -> tuple[Format, list[Path]]:
+def _detect_folder(folder: Path, encoding: str = DEFAULT_ENCODING) -> tuple[Format, list[Path]]:
     for fmt in FORMATS.values():  # formats with a known folder layout first (registry order)
         if fmt.name == "mapped":
             continue
         files = fmt.files(folder)
-        if files and (first := _first_row(files[0])) is not None and fmt.matches(first):
-            return fmt, _folder_files(fmt, folder)
+        if files and (first := _first_row(files[0], encoding)) is not None and fmt.matches(first):
+            return fmt, _folder_files(fmt, folder, encoding)
     data_files = _data_files(folder)
     if not data_files:
-        raise DataError(folder, None, None, "folder holds no .json/.jsonl/.csv files")
+        raise _no_data_files(folder)
     errors: list[DataError] = []
     for path in data_files:  # the first file of a known format decides
         try:
-            fmt = _detect(_first_row(path), str(path))
+            fmt = _detect(first_row(path, encoding), str(path))
         except DataError as exc:
             errors.append(exc)
             continue
-        return fmt, _folder_files(fmt, folder)
+        return fmt, _folder_files(fmt, folder, encoding)
     # nothing to judge here: prefer the error that says what the files are (prompts, answers)
     raise next((e for e in errors if "read_prompts" in e.message or "read_answers" in e.message), errors[0])
 
 
-def _resolve(source: str | Path, fmt_name: str | None) -> tuple[Format | None, list[Path] | None, str | None]:
+def _resolve(source: str | Path, fmt_name: str | None,
+             encoding: str = DEFAULT_ENCODING) -> tuple[Format | None, list[Path] | None, str | None]:
     """(format or None = detect per dataset, files, or None and an HF dataset id)."""
     text = str(source)
     if text.startswith("hf:"):
@@ -218,13 +239,16 @@ def _resolve(source: str | Path, fmt_name: str | None) -> tuple[Format | None, l
         if isinstance(source, str) and looks_like_hub_id(source):
             return (get_format(fmt_name) if fmt_name else None), None, source
         raise DataError(path, None, None, "no such file or folder (a Hugging Face dataset needs the hf: prefix)")
+    if path.is_dir() and not _data_files(path):
+        raise _no_data_files(path)
     if fmt_name:
         fmt = get_format(fmt_name)
-        files = _folder_files(fmt, path) if path.is_dir() else [path]
+        files = _folder_files(fmt, path, encoding) if path.is_dir() else [path]
     elif path.is_dir():
-        fmt, files = _detect_folder(path)
+        fmt, files = _detect_folder(path, encoding)
     else:
-        fmt = _detect(_first_row(path), str(path))
+        open_binary(path).close()  # a special file or an archive fails here, with its cause
+        fmt = _detect(first_row(path, encoding), str(path))
         files = [path]
     if not files:
         raise DataError(path, None, None, f"no {fmt.name} files in this folder")
@@ -244,6 +268,7 @@ def _read(
     limit: int | None,
     report: ReadReport,
     opts: dict[str, Any],
+    encoding: str = DEFAULT_ENCODING,
 ) -> Iterator[Sample]:
     fmt, files, hf_id = resolved
     if hf_id is not None:
@@ -258,7 +283,7 @@ def _read(
         batches: Iterable[tuple[Path, Iterable[RawRecord]]] = [(Path(hf_id), _chain(first, records))]
     else:
         assert fmt is not None and files is not None
-        batches = ((p, fmt.records(p)) for p in files)
+        batches = ((p, fmt.records(p, encoding)) for p in files)
     reader_opts = {k: v for k, v in opts.items() if k in fmt.options}
     if limit == 0:
         return
@@ -278,6 +303,8 @@ def _read(
             except DataError as err:
                 if not skip_bad:
                     raise
+                if err.raw is None and rec.row is not None:
+                    err.raw = rec.row.data
                 report.skipped.append(err)
                 logger.warning("skipped %s", err)
                 continue

@@ -8,7 +8,9 @@ gets the same precise error messages and the same ``--skip-bad`` behaviour.
 from __future__ import annotations
 
 import csv
+import io
 import json
+import logging
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -16,6 +18,15 @@ from pathlib import Path
 from typing import Any
 
 from judgelm.data.errors import DataError, Location, Unit
+from judgelm.data.files import (
+    DEFAULT_ENCODING,
+    data_suffix,
+    head,
+    iter_lines,
+    read_text,
+)
+
+logger = logging.getLogger(__name__)
 
 _MISSING = object()
 
@@ -123,76 +134,102 @@ class RawRecord:
     error: DataError | None = None
 
 
-def file_kind(path: Path) -> str:
-    """'jsonl', 'json' or 'csv' — by extension, then by the first non-blank character."""
-    suffix = path.suffix.lower()
-    if suffix in (".jsonl", ".ndjson"):
-        return "jsonl"
+def file_kind(path: Path, encoding: str = DEFAULT_ENCODING) -> str:
+    """'jsonl', 'json' or 'csv': CSV by extension, JSON vs. JSON lines by content.
+
+    A file that starts with ``[`` is one JSON array whatever its name (a ``.jsonl`` file holding
+    an array is read as the array, with a log line). A ``.json`` file whose first line is a whole
+    object followed by another object line is JSON lines; ``.jsonl`` / ``.ndjson`` otherwise are
+    JSON lines, so a broken line is reported (and skippable) by its line number."""
+    suffix = data_suffix(path)
     if suffix in (".csv", ".tsv"):
         return "csv"
-    if suffix == ".json":
-        # some ".json" files are really JSON lines; a JSON document starts with [ or {
-        # and parses whole — decide by trying the first line
-        with path.open(encoding="utf-8") as fh:
-            first = fh.readline().strip()
-        if first.startswith("{") and first.endswith("}"):
-            try:
-                json.loads(first)
-                with path.open(encoding="utf-8") as fh:
-                    fh.readline()
-                    second = fh.readline().strip()
-                if second.startswith("{"):
-                    return "jsonl"
-            except json.JSONDecodeError:
-                pass
+    lines = head(path, encoding)
+    if not lines:
+        raise DataError(path, None, None, "empty file (0 bytes)" if path.stat().st_size == 0
+                        else "holds only blank lines: no rows")
+    if lines[0].startswith("["):
+        if suffix in (".jsonl", ".ndjson"):
+            logger.info("%s holds a JSON array, not JSON lines: reading it as one JSON array", path)
         return "json"
-    with path.open(encoding="utf-8") as fh:
-        head = fh.read(1)
-    return "json" if head == "[" else "jsonl"
+    if suffix in (".jsonl", ".ndjson"):
+        return "jsonl"
+    first = lines[0]
+    if first.startswith("{") and first.endswith("}") and len(lines) > 1 and lines[1].startswith("{"):
+        try:
+            json.loads(first)
+            return "jsonl"
+        except json.JSONDecodeError:
+            pass
+    return "json"
 
 
-def iter_records(path: Path) -> Iterator[RawRecord]:
-    """Every row of a JSONL / JSON (array, or object keyed by id) / CSV file."""
-    kind = file_kind(path)
+def iter_records(path: Path, encoding: str = DEFAULT_ENCODING) -> Iterator[RawRecord]:
+    """Every row of a JSONL / JSON (array, or object keyed by id) / CSV file (gzip ok).
+
+    File-level problems (empty, not decodable as a whole, broken JSON document) raise
+    DataError; a bad JSONL / CSV line is yielded as a RawRecord error, so it can be skipped."""
+    kind = file_kind(path, encoding)
     if kind == "jsonl":
-        yield from _iter_jsonl(path)
+        yield from _iter_jsonl(path, encoding)
     elif kind == "csv":
-        yield from _iter_csv(path)
+        yield from _iter_csv(path, encoding)
     else:
-        yield from _iter_json(path)
+        yield from _iter_json(path, encoding)
 
 
-def _iter_jsonl(path: Path) -> Iterator[RawRecord]:
-    with path.open(encoding="utf-8") as fh:
-        for lineno, line in enumerate(fh, start=1):
-            if not line.strip():
-                continue
-            loc = Location(str(path), lineno, "line")
-            try:
-                data = json.loads(line)
-            except json.JSONDecodeError as exc:
-                yield RawRecord(None, DataError(path, lineno, None, f"broken JSON: {exc.msg} (column {exc.colno})"))
-                continue
-            if not isinstance(data, dict):
-                yield RawRecord(None, DataError(path, lineno, None, f"expected a JSON object, got {_type(data)}"))
-                continue
-            yield RawRecord(Row(data, loc))
+def _broken_line(path: Path, lineno: int, line: str, exc: json.JSONDecodeError) -> DataError:
+    text = line.strip()
+    hint = ""
+    if text in ("{", "["):
+        hint = f"; the line holds only {text!r}: a pretty-printed JSON document, but JSON lines need one whole object per line"
+    near = line.rstrip("\r\n")[max(exc.pos - 10, 0) : exc.pos + 20]
+    return DataError(path, lineno, None, f"broken JSON: {exc.msg} (column {exc.colno}, near {near!r}){hint}")
 
 
-def load_json(path: Path) -> Any:
-    """A whole JSON document; a syntax error names the line it is on."""
+def _iter_jsonl(path: Path, encoding: str) -> Iterator[RawRecord]:
+    for lineno, line in iter_lines(path, encoding):
+        if isinstance(line, DataError):
+            yield RawRecord(None, line)
+            continue
+        if not line.strip():
+            continue
+        loc = Location(str(path), lineno, "line")
+        try:
+            data = json.loads(line.rstrip("\r\n"))
+        except json.JSONDecodeError as exc:
+            err = _broken_line(path, lineno, line, exc)
+            err.raw = line.rstrip("\r\n")
+            yield RawRecord(None, err)
+            continue
+        if not isinstance(data, dict):
+            yield RawRecord(None, DataError(path, lineno, None, f"expected a JSON object, got {_type(data)}"))
+            continue
+        yield RawRecord(Row(data, loc))
+
+
+def load_json(path: Path, encoding: str = DEFAULT_ENCODING) -> Any:
+    """A whole JSON document; a syntax error names the line and column it is on."""
+    text = read_text(path, encoding)
     try:
-        with path.open(encoding="utf-8") as fh:
-            return json.load(fh)
+        return json.loads(text)
     except json.JSONDecodeError as exc:
+        if exc.msg == "Extra data":
+            raise DataError(path, exc.lineno, None, f"a second JSON value starts here (column {exc.colno}): a JSON "
+                                                    "file holds one array or object, and JSON lines (.jsonl) need "
+                                                    "each object on one line") from None
         raise DataError(path, exc.lineno, None, f"broken JSON: {exc.msg} (column {exc.colno})") from None
 
 
-def _iter_json(path: Path) -> Iterator[RawRecord]:
-    data = load_json(path)
+def _iter_json(path: Path, encoding: str) -> Iterator[RawRecord]:
+    data = load_json(path, encoding)
     if isinstance(data, dict) and not _is_keyed_collection(data):
+        if not data:
+            raise DataError(path, None, None, "empty JSON object: no rows")
         data = [data]  # a single object
     if isinstance(data, list):
+        if not data:
+            raise DataError(path, None, None, "empty JSON array: no rows")
         items: Iterator[tuple[int | str, Any]] = iter(enumerate(data))
         unit: Unit = "element"
     elif isinstance(data, dict):
@@ -211,38 +248,50 @@ def _is_keyed_collection(data: dict[str, Any]) -> bool:
     return bool(data) and all(isinstance(v, dict) for v in data.values())
 
 
-def _iter_csv(path: Path) -> Iterator[RawRecord]:
-    delimiter = "\t" if path.suffix.lower() == ".tsv" else ","
-    with path.open(encoding="utf-8", newline="") as fh:
-        reader = csv.reader(fh, delimiter=delimiter)
-        try:
-            header = next(reader)
-        except StopIteration:
-            return
-        start = reader.line_num + 1
-        for cells in reader:
-            lineno, start = start, reader.line_num + 1
-            if not any(c.strip() for c in cells):
-                continue
-            if len(cells) != len(header):
-                yield RawRecord(
-                    None, DataError(path, lineno, None, f"expected {len(header)} columns, got {len(cells)}")
-                )
-                continue
-            yield RawRecord(Row(dict(zip(header, cells)), Location(str(path), lineno, "line")))
+def _iter_csv(path: Path, encoding: str) -> Iterator[RawRecord]:
+    delimiter = "\t" if data_suffix(path) == ".tsv" else ","
+    reader = csv.reader(io.StringIO(read_text(path, encoding), newline=""), delimiter=delimiter)
+    header = next(reader)
+    start = reader.line_num + 1
+    n = 0
+    for cells in reader:
+        lineno, start = start, reader.line_num + 1
+        if not any(c.strip() for c in cells):
+            continue
+        n += 1
+        if len(cells) != len(header):
+            yield RawRecord(
+                None, DataError(path, lineno, None, f"expected {len(header)} columns, got {len(cells)}")
+            )
+            continue
+        yield RawRecord(Row(dict(zip(header, cells)), Location(str(path), lineno, "line")))
+    if n == 0:
+        raise DataError(path, 1, None, "only a header line: no rows")
 
 
-def first_row(path: Path) -> dict[str, Any] | None:
-    """The first readable row of a file (for format detection), or None.
+def first_row(path: Path, encoding: str = DEFAULT_ENCODING) -> dict[str, Any]:
+    """The first readable row of a file (for format detection).
 
     For JSON documents only the first element is decoded, so detecting the format of a
-    folder of large JSON files stays cheap."""
-    if file_kind(path) == "json":
-        return _first_json_item(path.read_text(encoding="utf-8"))
-    for rec in iter_records(path):
+    folder of large JSON files stays cheap. A file without any readable row raises the
+    DataError that says why (empty, broken, undecodable — with its line)."""
+    if file_kind(path, encoding) == "json":
+        item = _first_json_item(read_text(path, encoding))
+        if item is not None:
+            return item
+        for rec in _iter_json(path, encoding):  # raises the precise error (broken JSON, empty, ...)
+            if rec.row is not None:
+                return rec.row.data
+            assert rec.error is not None
+            raise rec.error
+        raise DataError(path, None, None, "no rows")
+    first_error: DataError | None = None
+    for rec in iter_records(path, encoding):
         if rec.row is not None:
             return rec.row.data
-    return None
+        first_error = first_error or rec.error
+    assert first_error is not None  # the iterators raise on files without any line
+    raise first_error
 
 
 def _first_json_item(text: str) -> dict[str, Any] | None:

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from judgelm.data.errors import DataError
+from judgelm.data.files import DEFAULT_ENCODING
 from judgelm.data.records import RawRecord, Row, iter_records
 from judgelm.schema import Sample
 
@@ -27,6 +28,8 @@ class Format:
     description: ClassVar[str] = ""
     #: reader-specific options accepted by :meth:`converter` (name → help text)
     options: ClassVar[dict[str, str]] = {}
+    #: the fields gold labels come from (optional in every format: rows without them are unlabelled)
+    labels: ClassVar[str] = ""
     #: glob used to find this format's files inside a folder (``**/`` allowed)
     folder_glob: ClassVar[str] = "**/*.json*"
 
@@ -39,8 +42,8 @@ class Format:
             return [source]
         return sorted(p for p in source.glob(self.folder_glob) if p.is_file())
 
-    def records(self, path: Path) -> Iterator[RawRecord]:
-        return iter_records(path)
+    def records(self, path: Path, encoding: str = DEFAULT_ENCODING) -> Iterator[RawRecord]:
+        return iter_records(path, encoding)
 
     def converter(self, path: Path, **opts: Any) -> Converter:
         """A function turning one row of ``path`` into a Sample (may raise DataError/Dropped)."""

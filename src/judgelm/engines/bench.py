@@ -82,19 +82,28 @@ def build_model(size: str, out_dir: Path, prompts: list[str]) -> Path:
 
 
 def matmul_peak(dtype: Any = None, device: str = "cpu", seconds: float = 2.0) -> dict[str, float]:
-    """Best achieved FLOP/s of a square bf16 matmul (the machine's practical peak)."""
+    """Best achieved FLOP/s of a square bf16 matmul (the machine's practical peak).
+
+    On a GPU the kernels are asynchronous: the clock is read only after a synchronize, and larger
+    matrices are tried (small ones cannot fill the device)."""
     import torch
 
     dtype = dtype or torch.bfloat16
+    on_gpu = str(device).startswith("cuda")
+    sync = torch.cuda.synchronize if on_gpu else (lambda: None)
     best: dict[str, float] = {"flops": 0.0, "n": 0}
-    for n in (1024, 2048, 3072):
+    for n in ((4096, 8192, 16384) if on_gpu else (1024, 2048, 3072)):
         a = torch.randn(n, n, dtype=dtype, device=device)
         b = torch.randn(n, n, dtype=dtype, device=device)
         torch.matmul(a, b)  # warm-up
+        sync()
         reps, t0 = 0, time.perf_counter()
         while time.perf_counter() - t0 < seconds / 3:
             torch.matmul(a, b)
             reps += 1
+            if on_gpu and reps % 8 == 0:
+                sync()
+        sync()
         rate = 2 * n**3 * reps / (time.perf_counter() - t0)
         if rate > best["flops"]:
             best = {"flops": rate, "n": n}

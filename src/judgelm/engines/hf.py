@@ -37,7 +37,7 @@ from judgelm.engines.confidence import (
     pandalm_reading,
     read_slots,
 )
-from judgelm.engines.hf_model import load_causal_lm, resolve_device, resolve_dtype
+from judgelm.engines.hf_model import load_causal_lm, prompt_token_ids, resolve_device, resolve_dtype
 
 logger = logging.getLogger(__name__)
 
@@ -188,7 +188,7 @@ class HFEngine(Engine):
                 self.eos_mask[e] = True
 
     def encode(self, prompt: str) -> list[int]:
-        """Token ids of a prompt, starting with BOS (the JudgeLM code forces the first id to BOS).
+        """Token ids of a prompt, starting with BOS (:func:`prompt_token_ids`).
 
         With ``chat_template`` the prompt is first wrapped as the user turn of the model's chat
         template (:func:`judgelm.prompts.chat.wrap_chat`, exactly as ``chat_template: true`` trains it)."""
@@ -196,11 +196,7 @@ class HFEngine(Engine):
             from judgelm.prompts.chat import wrap_chat
 
             prompt = wrap_chat(self.tokenizer, prompt)
-        ids = self.tokenizer(prompt, add_special_tokens=True)["input_ids"]
-        bos = self.tokenizer.bos_token_id
-        if bos is not None and (not ids or ids[0] != bos):
-            ids = [bos] + ids
-        return ids
+        return prompt_token_ids(self.tokenizer, prompt)
 
     # ------------------------------------------------------------------ API
     def judge_batch(self, requests: list[JudgeRequest]) -> list[EngineOutput]:

@@ -100,6 +100,18 @@ def load_causal_lm(
     return LoadedModel(model, tok, device, dtype, eos_ids)
 
 
+def prompt_token_ids(tokenizer: Any, prompt: str) -> list[int]:
+    """A judge prompt's token ids, starting with BOS (the JudgeLM code forces the first id to BOS).
+
+    One rule for every engine, so the hf engine and vLLM read the same tokens even where a
+    tokenizer (SmolLM2's, say) adds no BOS of its own."""
+    ids = tokenizer(prompt, add_special_tokens=True)["input_ids"]
+    bos = tokenizer.bos_token_id
+    if bos is not None and (not ids or ids[0] != bos):
+        ids = [bos] + ids
+    return ids
+
+
 def _has_tokenizer(folder: str) -> bool:
     from pathlib import Path
 

@@ -25,6 +25,7 @@ from judgelm.engines.confidence import (
     read_slots,
 )
 from judgelm.engines.hf import fast_new_tokens
+from judgelm.engines.hf_model import prompt_token_ids
 
 logger = logging.getLogger(__name__)
 
@@ -106,12 +107,13 @@ class VLLMEngine(Engine):
     def judge_batch(self, requests: list[JudgeRequest]) -> list[EngineOutput]:
         kwargs = [sampling_params_kwargs(r, logprobs=self.logprobs, fast_max_new_tokens=self.fast_max_new_tokens,
                                          repetition_penalty=self.repetition_penalty) for r in requests]
-        # vLLM rejects the whole call when one prompt is too long: fail only that request
-        errors = [context_error(self.name, len(self.tokenizer.encode(r.prompt)), kw["max_tokens"], self.max_context)
-                  for r, kw in zip(requests, kwargs)]
+        # the same token ids as the hf engine (BOS first), tokenized once; vLLM rejects the whole call
+        # when one prompt is too long: fail only that request
+        ids = [prompt_token_ids(self.tokenizer, r.prompt) for r in requests]
+        errors = [context_error(self.name, len(t), kw["max_tokens"], self.max_context) for t, kw in zip(ids, kwargs)]
         todo = [i for i, e in enumerate(errors) if e is None]
         t0 = time.perf_counter()
-        results = dict(zip(todo, self.llm.generate([requests[i].prompt for i in todo],
+        results = dict(zip(todo, self.llm.generate([{"prompt_token_ids": ids[i]} for i in todo],
                                                    [self._vllm.SamplingParams(**kwargs[i]) for i in todo],
                                                    use_tqdm=False))) if todo else {}
         latency = (time.perf_counter() - t0) / max(1, len(todo))

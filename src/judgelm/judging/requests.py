@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Iterable
 from typing import Any
 
 from judgelm.engines.base import Engine, EngineOutput, JudgeRequest
@@ -46,14 +47,11 @@ def build_requests(
     Swapping is meaningful only with ≥ 2 presented answers (not in single/vqa grading).
     """
     from judgelm.prompts import render
-    from judgelm.prompts.render import default_mode, scoring_shape
+    from judgelm.prompts.render import presentation_orders, resolve_mode, scoring_shape
 
-    mode = mode or ("pair" if template == "pandalm" else default_mode(sample))
+    mode = resolve_mode(sample, template, mode)
     n_scores, _ = scoring_shape(sample, mode)
-    n = len(sample.answers)
-    orders = [list(range(n))]
-    if swap and mode not in PINNED_MODES and n >= 2:
-        orders.append(list(reversed(range(n))))
+    orders = presentation_orders(len(sample.answers), mode, swap)
     max_new = max_new_tokens or DEFAULT_MAX_NEW_TOKENS[fast]
     requests = []
     for order in orders:
@@ -194,3 +192,15 @@ def call_settings(request: JudgeRequest, engine_settings_: dict[str, Any]) -> di
         "max_new_tokens": request.max_new_tokens,
         **engine_settings_,
     }
+
+
+def check_samples(samples: Iterable[Sample], **settings: Any) -> None:
+    """Render every request of ``samples`` once and check that ids are unique, so a sample that
+    does not fit the template or mode fails *before* a judge is loaded (the runner builds the
+    requests again; rendering costs far less than loading a model). Raises ValueError."""
+    seen: set[str] = set()
+    for sample in samples:
+        if sample.id in seen:
+            raise ValueError(f"duplicate sample id {sample.id!r}: ids must be unique within a run")
+        seen.add(sample.id)
+        build_requests(sample, **settings)

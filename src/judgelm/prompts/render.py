@@ -51,6 +51,20 @@ def default_mode(sample: Sample) -> str:
     return "single" if n == 1 else "pair" if n == 2 else "multi"
 
 
+def resolve_mode(sample: Sample, template: str, mode: str | None = None) -> str:
+    """The mode a sample is judged in: the one asked for, else PandaLM's pair, else by its answers."""
+    return mode or ("pair" if template == "pandalm" else default_mode(sample))
+
+
+def presentation_orders(n_answers: int, mode: str, swap: bool) -> list[list[int]]:
+    """The orders the answers are shown in: the original one, plus the reversed one with ``swap``
+    (meaningful only with ≥ 2 presented answers, not in single/vqa grading)."""
+    identity = list(range(n_answers))
+    if swap and n_answers > 1 and mode not in PINNED_MODES:
+        return [identity, identity[::-1]]
+    return [identity]
+
+
 def scoring_shape(sample: Sample, mode: str) -> tuple[int, float | None]:
     """``(n_answers, pinned_first)`` to pass to :func:`judgelm.prompts.parsing.parse_judgelm` for this prompt.
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import logging
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -103,6 +103,21 @@ def bootstrap_ratings(
     return np.quantile(draws, [alpha, 1.0 - alpha], axis=0).T
 
 
+def rating_scorer(games: Sequence[Game], models: Sequence[str], prompts: Sequence[str], *,
+                  prior: float = 1.0) -> Callable[[np.ndarray], np.ndarray]:
+    """Prompt counts (over ``prompts``, e.g. one bootstrap resample) → Bradley–Terry ratings of
+    ``models``: what :mod:`judgelm.rank.agreement` resamples when rankings are by rating."""
+    idx = {m: i for i, m in enumerate(models)}
+    pidx = {p: k for k, p in enumerate(prompts)}
+    totals = np.zeros((len(prompts), len(models), len(models)))
+    for g in games:
+        if g.prompt in pidx and g.a in idx and g.b in idx:
+            k, i, j = pidx[g.prompt], idx[g.a], idx[g.b]
+            totals[k, i, j] += g.score
+            totals[k, j, i] += 1.0 - g.score
+    return lambda counts: _fit_totals(np.tensordot(counts, totals, axes=1), prior)
+
+
 def partial_order(models: Sequence[str], intervals: np.ndarray) -> tuple[dict[str, set[str]], list[list[str]]]:
     """(model → models separably below it, levels top-down).
 
@@ -143,13 +158,15 @@ class Ranking:
     n_prompts: int
     n_boot: int
     seed: int
+    hidden: tuple[str, ...] = ()  # fitted (e.g. the baseline that connects the others), not ranked
 
     @property
     def best(self) -> list[str]:
         return self.levels[0]
 
     def order(self) -> list[int]:
-        return list(np.argsort(-self.ratings, kind="stable"))
+        """Indices of the ranked models, best rating first (hidden models left out)."""
+        return [int(k) for k in np.argsort(-self.ratings, kind="stable") if self.models[k] not in self.hidden]
 
     def to_dict(self) -> dict[str, Any]:
         rows = []
@@ -163,35 +180,51 @@ class Ranking:
             "models": rows, "best": self.best, "levels": self.levels,
             "wtl": {k: v.tolist() for k, v in self.wtl.items() if k != "win_rate"},
             "win_rate": [[None if math.isnan(x) else float(x) for x in row] for row in self.wtl["win_rate"]],
-            "model_order": self.models, "games": self.n_games, "prompts": self.n_prompts, "stats": self.stats,
+            "model_order": self.models, "hidden": list(self.hidden), "games": self.n_games, "prompts": self.n_prompts, "stats": self.stats,
             "bootstrap": {"n_boot": self.n_boot, "level": 0.95, "seed": self.seed, "over": "prompts"},
             "method": "Bradley-Terry (ties = half wins), L2 prior, Elo-like scale (mean 1000, 400 = 10:1 odds)",
         }
 
 
 def rank(games: Sequence[Game], *, stats: dict[str, int] | None = None, n_boot: int = 200, seed: int = 0,
-         prior: float = 1.0) -> Ranking:
-    """Ratings, intervals, W/T/L matrix and the partial order of the models in ``games``."""
+         prior: float = 1.0, hide: Sequence[str] = ()) -> Ranking:
+    """Ratings, intervals, W/T/L matrix and the partial order of the models in ``games``.
+
+    ``hide``: models fitted with the others but not ranked — a baseline every model played, which
+    is what makes the others comparable, is not itself a contestant (AlpacaEval lists it apart).
+    """
     models = sorted({g.a for g in games} | {g.b for g in games})
-    if len(models) < 2:
+    shown = [m for m in models if m not in set(hide)]
+    if len(shown) < 2 and not (len(shown) == 1 and len(models) >= 2):
         raise ValueError("ranking needs games between at least two models")
     ratings = fit_bradley_terry(games, models, prior=prior)
     intervals = bootstrap_ratings(games, models, n_boot=n_boot, seed=seed, prior=prior)
-    below, levels = partial_order(models, intervals)
+    keep = [models.index(m) for m in shown]
+    below, levels = partial_order(shown, intervals[keep])
+    below.update({m: set() for m in models if m not in below})
     return Ranking(models, ratings, intervals, wtl_matrix(games, models), levels, below, dict(stats or {}),
-                   len(games), len({g.prompt for g in games}), n_boot, seed)
+                   len(games), len({g.prompt for g in games}), n_boot, seed, tuple(m for m in models if m in set(hide)))
+
+
+#: model names longer than this are cut (with "…") in figures and printed tables; files keep them whole
+NAME_WIDTH = 36
+
+
+def short(name: str, width: int = NAME_WIDTH) -> str:
+    """``name`` cut to ``width`` characters (an AlpacaEval file names one model by its run id)."""
+    return name if len(name) <= width else name[: width - 1] + "…"
 
 
 def format_ranking(r: Ranking) -> str:
     """The ranking as aligned text (what the command prints)."""
-    width = max(len(m) for m in r.models)
+    width = max(len(short(r.models[k])) for k in r.order())
     lines = [f"{'model':<{width}}  {'rating':>7}  {'95% interval':>17}  {'W':>5} {'T':>5} {'L':>5}  level"]
     level_of = {m: k for k, ms in enumerate(r.levels) for m in ms}
     for k in r.order():
         m = r.models[k]
         w, t, l = (int(r.wtl[x][k].sum()) for x in ("wins", "ties", "losses"))
         lo, hi = r.intervals[k]
-        lines.append(f"{m:<{width}}  {r.ratings[k]:7.1f}  [{lo:7.1f}, {hi:7.1f}]  {w:5d} {t:5d} {l:5d}  {level_of[m]}")
+        lines.append(f"{short(m):<{width}}  {r.ratings[k]:7.1f}  [{lo:7.1f}, {hi:7.1f}]  {w:5d} {t:5d} {l:5d}  {level_of[m]}")
     lines.append("partial order (level k: the longest chain of models separably better has k links; "
                  "level 0 = nobody is separably better):")
     for k, ms in enumerate(r.levels):

@@ -1,20 +1,25 @@
-"""The report's figures, each returned as a base64 PNG data URI (matplotlib, Agg backend).
+"""The evaluation report's figures, each returned as a base64 PNG data URI.
 
 Every function takes the evaluation summary (and rows where per-sample data is needed) and
-returns ``None`` when it has nothing to show (e.g. no scores, no swapped run).
+returns ``None`` when it has nothing to show (e.g. no scores, no swapped run). The figure style
+(factory, axes, legends outside the data, PNG output) is the shared one of
+:mod:`judgelm.report.figures`.
 """
 
 from __future__ import annotations
 
-import base64
-import io
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-if TYPE_CHECKING:
-    from matplotlib.figure import Figure
+from judgelm.report.figures import INK, MUTED, legend_outside, to_data_uri
+from judgelm.report.figures import new_figure as _figure
+from judgelm.report.figures import style_axes as _style
 
+if TYPE_CHECKING:
     from judgelm.evaluation.evaluate import Row
+
+__all__ = ["confusion_heatmap", "headline_bars", "position_bias", "reliability_curve", "score_distribution",
+           "to_data_uri", "verdict_distribution"]
 
 #: the report's palette (also used by the CSS)
 JUDGE = "#4f46e5"
@@ -25,35 +30,6 @@ FIRST = "#e11d48"
 SECOND = "#7c3aed"
 OK = "#10b981"
 CLASS_COLORS = {"tie": "#94a3b8", "1": "#4f46e5", "2": "#f97316"}
-INK = "#1e293b"
-MUTED = "#64748b"
-
-
-def _figure(w: float, h: float) -> "Figure":
-    import matplotlib
-
-    matplotlib.use("Agg", force=False)
-    from matplotlib.figure import Figure
-
-    fig = Figure(figsize=(w, h), dpi=110)
-    fig.patch.set_alpha(0)
-    return fig
-
-
-def _style(ax: Any) -> None:
-    ax.spines[["top", "right"]].set_visible(False)
-    ax.spines[["left", "bottom"]].set_color("#cbd5e1")
-    ax.tick_params(colors=MUTED, labelsize=9)
-    ax.title.set_color(INK)
-    ax.xaxis.label.set_color(MUTED)
-    ax.yaxis.label.set_color(MUTED)
-
-
-def to_data_uri(fig: "Figure") -> str:
-    """Render a figure as an inline ``data:image/png;base64,...`` URI."""
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", bbox_inches="tight", transparent=True)
-    return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode("ascii")
 
 
 def headline_bars(summary: dict[str, Any]) -> str:
@@ -130,9 +106,9 @@ def verdict_distribution(summary: dict[str, Any]) -> str:
     ax.bar(x + 0.2, pred, 0.38, label="judge", color=JUDGE)
     ax.set_xticks(x, classes)
     ax.set_ylabel("samples")
-    ax.set_ylim(0, 1.18 * max(gold + pred))
-    ax.legend(frameon=False, fontsize=9, ncol=2, loc="upper left")
-    _style(ax)
+    ax.set_ylim(0, 1.08 * max(gold + pred))
+    _style(ax, grid="y")
+    legend_outside(ax, "below")
     fig.tight_layout()
     return to_data_uri(fig)
 
@@ -153,7 +129,6 @@ def score_distribution(rows: Sequence["Row"]) -> str | None:
               label=["answer 1", "answer 2"], rwidth=0.85)
     left.set_title("Scores", fontsize=11, loc="left")
     left.set_xlabel("score")
-    left.legend(frameon=False, fontsize=9)
     margin = s[:, 0] - s[:, 1]
     mlo, mhi = np.floor(margin.min()), np.ceil(margin.max())
     mbins = np.arange(mlo - 0.5, mhi + 1.5, 1.0) if mhi - mlo <= 40 else 30
@@ -165,9 +140,9 @@ def score_distribution(rows: Sequence["Row"]) -> str | None:
     right.axvline(0, color=INK, lw=0.8, ls=":")
     right.set_title("Score margin (answer 1 − answer 2)", fontsize=11, loc="left")
     right.set_xlabel("margin")
-    right.legend(frameon=False, fontsize=9)
     for ax in (left, right):
         _style(ax)
+        legend_outside(ax, "below")
     fig.tight_layout()
     return to_data_uri(fig)
 
@@ -192,7 +167,6 @@ def position_bias(summary: dict[str, Any], rows: Sequence["Row"]) -> str | None:
     left.set_ylim(-0.9, 0.9)
     left.set_yticks([])
     left.set_title(f"Position consistency (Δ bias {100 * summary['delta_bias']:.1f} pts)", fontsize=11, loc="left")
-    left.legend(frameon=False, fontsize=8.5, loc="upper center", bbox_to_anchor=(0.5, -0.18), ncol=3)
     pairs = [r for r in rows if r.has_swapped]
     runs = {"original order": [r.pred for r in pairs], "swapped order": [r.swapped_pred for r in pairs]}
     cats = ["first", "second", "tie", "unparsed"]
@@ -213,11 +187,12 @@ def position_bias(summary: dict[str, Any], rows: Sequence["Row"]) -> str | None:
         right.bar(x + (k - 0.5) * 0.38, c, 0.38, label=name, color=[JUDGE, COMBINED][k])
     right.set_xticks(x, cats)
     right.set_title("Position the verdict favours", fontsize=11, loc="left")
-    right.legend(frameon=False, fontsize=8.5)
-    _style(right)
+    _style(right, grid="y")
     for s in left.spines.values():
         s.set_visible(False)
     left.tick_params(colors=MUTED, labelsize=9)
+    legend_outside(left, "below", ncol=3)
+    legend_outside(right, "below")
     fig.tight_layout()
     return to_data_uri(fig)
 
@@ -238,7 +213,7 @@ def reliability_curve(summary: dict[str, Any]) -> str | None:
     ax.set_ylim(0, 1.02)
     ax.set_xlabel("confidence")
     ax.set_title(f"Reliability (ECE {rel['ece']:.3f})", fontsize=11, loc="left")
-    ax.legend(frameon=False, fontsize=9, loc="upper left")
     _style(ax)
+    legend_outside(ax, "below")
     fig.tight_layout()
     return to_data_uri(fig)

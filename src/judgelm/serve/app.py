@@ -239,8 +239,10 @@ def create_app(engine: Engine, settings: ServeSettings | None = None) -> FastAPI
     async def create_job(request: Request, template: Literal["judgelm", "pandalm"] | None = None,
                          mode: Literal["pair", "single", "multi", "vqa"] | None = None, reference: bool = False,
                          both_orders: bool = False, fast: bool | None = None, max_new_tokens: int | None = None,
-                         format: str | None = None, name: str | None = None) -> dict[str, Any]:
-        """A JSONL body (or a multipart ``file`` upload) becomes a durable job; options are query parameters."""
+                         format: str | None = None, name: str | None = None,
+                         skip_bad: bool = False) -> dict[str, Any]:
+        """A JSONL body (or a multipart ``file`` upload) becomes a durable job; options are query parameters.
+        ``skip_bad``: bad rows are left out and listed under ``rejected`` (file:line: field: cause)."""
         opts = options(template=template, mode=mode, reference=reference, both_orders=both_orders, fast=fast,
                        max_new_tokens=max_new_tokens)
         ctype = request.headers.get("content-type", "")
@@ -252,7 +254,8 @@ def create_app(engine: Engine, settings: ServeSettings | None = None) -> FastAPI
             data, filename = await upload.read(), upload.filename or "upload.jsonl"
         else:
             data, filename = await request.body(), "request body"
-        samples = await anyio.to_thread.run_sync(lambda: parse_jsonl(data, filename, format))
+        rejected: list[Any] = []
+        samples = await anyio.to_thread.run_sync(lambda: parse_jsonl(data, filename, format, skip_bad, rejected))
         if not samples:
             raise HTTPException(422, f"{filename}: no samples")
         if len(samples) > settings.max_job_samples:
@@ -263,7 +266,8 @@ def create_app(engine: Engine, settings: ServeSettings | None = None) -> FastAPI
         job_id = await anyio.to_thread.run_sync(lambda: store.create(samples, opts, name or filename))
         worker.wake()
         logger.info("job %s created: %d samples", job_id, len(samples))
-        return store.get(job_id) or {}
+        job = store.get(job_id) or {}
+        return {**job, "rejected": [str(e) for e in rejected]} if skip_bad else job
 
     @app.get("/v1/jobs")
     async def list_jobs(limit: int = Query(default=100, ge=1, le=1000)) -> dict[str, Any]:

@@ -33,16 +33,20 @@ def _canonical(text: str, name: str) -> list[Sample]:
     return samples
 
 
-def parse_jsonl(data: bytes, name: str = "upload.jsonl", fmt: str | None = None) -> list[Sample]:
-    """Samples from JSONL bytes; raises DataError (naming ``name``, line, field) on bad input."""
+def parse_jsonl(data: bytes, name: str = "upload.jsonl", fmt: str | None = None, skip_bad: bool = False,
+                rejected: list[DataError] | None = None) -> list[Sample]:
+    """Samples from JSONL bytes; raises DataError (naming ``name``, line, field) on bad input.
+
+    ``skip_bad``: bad rows are left out and appended to ``rejected`` instead (file-level problems
+    still raise)."""
     try:
-        text = data.decode("utf-8")
+        text = data.decode("utf-8", errors="replace" if skip_bad else "strict")  # skip_bad: bad lines skipped below
     except UnicodeDecodeError as exc:
         raise DataError(name, None, None, f"not UTF-8 text (byte {exc.start})") from None
     if not text.strip():
         raise DataError(name, None, None, "empty: expected one JSON object per line")
     for lineno, line in enumerate(text.splitlines(), 1):  # syntax first, so the error names the line
-        if line.strip():
+        if line.strip() and not skip_bad:
             try:
                 row = json.loads(line)
             except json.JSONDecodeError as exc:
@@ -57,6 +61,12 @@ def parse_jsonl(data: bytes, name: str = "upload.jsonl", fmt: str | None = None)
         path = Path(tmp) / "upload.jsonl"
         path.write_bytes(data)
         try:
-            return list(read_samples(path, fmt=fmt))
+            stream = read_samples(path, fmt=fmt, skip_bad=skip_bad)
+            samples = list(stream)
         except DataError as exc:
             raise DataError(name, exc.line, exc.field, exc.message.replace(str(path), name), unit=exc.unit) from None
+        for err in stream.report.skipped:
+            renamed = DataError(name, err.line, err.field, err.message.replace(str(path), name), unit=err.unit)
+            renamed.raw = err.raw
+            (rejected if rejected is not None else []).append(renamed)
+        return samples

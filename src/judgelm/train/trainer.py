@@ -54,9 +54,11 @@ class PreparedData:
 def load_samples(cfg: TrainConfig) -> tuple[list, dict[str, int]]:
     """Read every source with the package's readers; optionally pair single-answer grades."""
     from judgelm.data import read_samples
+    from judgelm.data.rejected import Rejects, rejected_path
 
     samples = []
     per_source: dict[str, int] = {}
+    rejects = Rejects()
     if cfg.teacher_mix is not None:
         from judgelm.train.teacher_mix import build_teacher_samples
 
@@ -66,12 +68,15 @@ def load_samples(cfg: TrainConfig) -> tuple[list, dict[str, int]]:
     for source in cfg.data:
         stream = read_samples(source, fmt=cfg.data_format, skip_bad=cfg.skip_bad_rows, **cfg.data_options)
         got = list(stream)
+        rejects.add(stream.report.skipped)
         per_source[source] = len(got)
         for why, n in stream.report.dropped.items():
             per_source[f"{source}: dropped by reader ({why})"] = n
         if stream.report.skipped:
             per_source[f"{source}: bad rows skipped"] = len(stream.report.skipped)
         samples.extend(got)
+    if cfg.skip_bad_rows and os.environ.get("RANK", "0") == "0":  # every bad row, for the user to fix
+        rejects.write(rejected_path(cfg.output_dir, folder=True))
     if cfg.pair_single_grades:
         samples, counts = pair_single_grades(samples)
         per_source.update({f"pairing:{k}": v for k, v in counts.items()})

@@ -1,0 +1,33 @@
+"""Rendered prompts as records (``judgelm render``): what a judge reads, one record per sample and
+presented order, so a user can check a prompt byte for byte before paying for a run."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from typing import Any
+
+from judgelm.data.errors import DataError
+from judgelm.prompts.render import (
+    PromptError,
+    presentation_orders,
+    render,
+    resolve_mode,
+)
+
+
+def render_records(samples: Iterable[Any], source: str, template: str, mode: str | None, reference: bool,
+                   swap: bool) -> Iterator[dict[str, Any]]:
+    """One record per sample and presented order; a sample that does not fit raises DataError naming it."""
+    for i, sample in enumerate(samples, start=1):
+        where = f"sample #{i} (id {sample.id!r})"
+        sample_mode = resolve_mode(sample, template, mode)
+        if (reference or sample_mode == "vqa") and sample.reference is None:
+            why = "--reference was given" if reference else "mode 'vqa' grades against the gold answer"
+            raise DataError(source, None, "reference", f"{where} has no reference answer, but {why}")
+        for order in presentation_orders(len(sample.answers), sample_mode, swap):
+            try:
+                prompt = render(sample, template=template, mode=sample_mode, reference=reference, order=order)
+            except PromptError as exc:
+                raise DataError(source, None, None, f"record {i}: {exc}") from None  # exc names the id
+            yield {"id": sample.id, "template": template, "mode": sample_mode, "order": order,
+                   "reference": reference or sample_mode == "vqa", "prompt": prompt}
