@@ -29,7 +29,7 @@ def main(
     input: Annotated[str, typer.Argument(help="Samples to judge (JudgeLM JSONL, PandaLM JSON, … any format judgelm reads).")],
     output: Annotated[str, typer.Option("--output", "-o", help="Output JSONL: one Judgement per line.")],
     judge: Annotated[Optional[str], typer.Option(
-        "--judge", "-j", help="Judge spec: hf:BAAI/JudgeLM-7B-v1.0 | hf:./ckpt | openai:gpt-4o | vllm:ID | mini "
+        "--judge", "-j", help="Judge spec: hf:BAAI/JudgeLM-7B-v1.0 | hf:./ckpt | hf:x.gguf | openai:gpt-4o | vllm:ID | mini | smol "
                               "(default: the built-in judge)")] = None,
     template: Annotated[str, typer.Option("--template", "-t", help="Prompt template: judgelm | pandalm")] = "judgelm",
     mode: Annotated[Optional[ModeChoice], typer.Option(

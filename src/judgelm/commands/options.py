@@ -29,6 +29,7 @@ def engine_options(kind: str, **opts: Any) -> dict[str, Any]:
         "openai": ("api_base", "api_key_env", "api", "concurrency", "timeout_s", "max_retries", "budget_usd",
                    "price_in", "price_out"),
         "hf": ("dtype", "device"),
+        "smol": ("dtype", "device"),
         "vllm": ("dtype",),
     }
     return {k: v for k, v in opts.items() if k in per_kind.get(kind, ()) and v is not None}

@@ -1,4 +1,4 @@
-"""``judgelm train``: fine-tune a judge (recipe sft) or build the built-in mini judge (recipe mini)."""
+"""``judgelm train``: fine-tune a judge (recipe sft; smol = sft with the packaged smol config) or build the built-in mini judge (recipe mini)."""
 
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ logger = logging.getLogger(__name__)
 
 def main(
     config: Optional[Path] = typer.Option(None, "--config", "-c", help="YAML config (every field: docs/training.md)."),
-    recipe: str = typer.Option("sft", "--recipe", help="sft = fine-tune an LLM judge; mini = train the built-in CPU judge."),
+    recipe: str = typer.Option("sft", "--recipe", help="sft = fine-tune an LLM judge; smol = the smol judge's recipe (sft with the packaged config judgelm/train/recipes/smol.yaml unless --config); mini = train the built-in CPU judge."),
     model: Optional[str] = typer.Option(None, "--model", help="Base model directory or hub id."),
     data: Optional[list[str]] = typer.Option(None, "--data", help="Training source (repeatable)."),
     data_format: Optional[str] = typer.Option(None, "--format", help="Force a reader for every source."),
@@ -65,8 +65,13 @@ def main(
     if recipe == "mini":
         _run_mini(config, overrides)
         return
+    if recipe == "smol":
+        from judgelm.train.recipes import recipe_path
+
+        config = config or recipe_path("smol")
+        recipe = "sft"
     if recipe != "sft":
-        raise typer.BadParameter(f"unknown recipe {recipe!r}: use sft or mini", param_hint="--recipe")
+        raise typer.BadParameter(f"unknown recipe {recipe!r}: use sft, smol or mini", param_hint="--recipe")
 
     if (num_processes > 1 or accelerate_config) and not in_distributed_run():
         cmd = launch_command(sys.argv[1:], num_processes, accelerate_config, main_port=main_port)

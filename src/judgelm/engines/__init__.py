@@ -1,4 +1,4 @@
-"""Engine registry: a judge SPEC string ("hf:ID", "openai:MODEL", "vllm:ID", "mini") → an Engine."""
+"""Engine registry: a judge SPEC string ("hf:ID", "openai:MODEL", "vllm:ID", "mini", "smol") → an Engine."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ ENGINES: dict[str, str] = {
     "vllm": "judgelm.engines.vllm:VLLMEngine",
     "openai": "judgelm.engines.openai:OpenAIEngine",
     "mini": "judgelm.engines.mini:MiniEngine",
+    "smol": "judgelm.engines.smol:SmolEngine",
 }
 
 DEFAULT_JUDGE = "mini"

@@ -86,10 +86,26 @@ class EngineStats:
     prefill_batches: list[tuple[int, list[int]]] = field(default_factory=list)
 
 
-class HFEngine(Engine):
-    """A transformers causal LM judge. ``target`` is a hub id or a local directory.
+def trained_with_chat_template(target: str) -> bool:
+    """Whether ``judgelm train`` wrote this judge with ``chat_template: true`` (its judgelm_train.json says so)."""
+    import json
+    from pathlib import Path
 
-    Options: ``dtype`` ("auto" = bf16 where supported), ``device`` ("auto" = cuda if available),
+    summary = Path(str(target)).expanduser() / "judgelm_train.json"
+    if not summary.is_file():
+        return False
+    try:
+        return bool(json.loads(summary.read_text(encoding="utf-8")).get("config", {}).get("chat_template", False))
+    except (ValueError, AttributeError):
+        return False
+
+
+class HFEngine(Engine):
+    """A transformers causal LM judge. ``target`` is a hub id, a local directory, a GGUF file, a named
+    base or a LoRA adapter folder (:func:`judgelm.engines.hf_model.load_causal_lm`).
+
+    Options: ``chat_template`` (wrap the judge prompt in the model's chat template; "auto" = when
+    the folder's judgelm_train.json says it was trained so), ``dtype`` ("auto" = bf16 where supported), ``device`` ("auto" = cuda if available),
     ``token_budget`` (padded prompt+new tokens per batch), ``max_batch_size``, ``share_prefix``,
     ``fast_max_new_tokens`` (default 3·n_answers+2), ``min_new_tokens`` (benchmarks: force a fixed
     number of steps), ``num_beams`` / ``repetition_penalty`` (explained mode; PandaLM's original
@@ -117,6 +133,7 @@ class HFEngine(Engine):
         attn_implementation: str | None = "sdpa",
         trust_remote_code: bool = False,
         batch_invariant: bool = True,
+        chat_template: bool | str = "auto",
     ) -> None:
         import torch
 
@@ -140,6 +157,7 @@ class HFEngine(Engine):
                                 attn_implementation=attn_implementation)
         self.model, self.tokenizer, self.eos_ids = loaded.model, loaded.tokenizer, loaded.eos_ids
         self.pad_id = self.tokenizer.pad_token_id
+        self.chat_template = trained_with_chat_template(target) if chat_template == "auto" else bool(chat_template)
         self.texts = self._token_texts()
         vocab = self.model.get_output_embeddings().weight.shape[0]
         self.texts += [""] * (vocab - len(self.texts))
@@ -180,7 +198,14 @@ class HFEngine(Engine):
                 self.eos_mask[e] = True
 
     def encode(self, prompt: str) -> list[int]:
-        """Token ids of a prompt, starting with BOS (:func:`prompt_token_ids`)."""
+        """Token ids of a prompt, starting with BOS (:func:`prompt_token_ids`).
+
+        With ``chat_template`` the prompt is first wrapped as the user turn of the model's chat
+        template (:func:`judgelm.prompts.chat.wrap_chat`, exactly as ``chat_template: true`` trains it)."""
+        if self.chat_template:
+            from judgelm.prompts.chat import wrap_chat
+
+            prompt = wrap_chat(self.tokenizer, prompt)
         return prompt_token_ids(self.tokenizer, prompt)
 
     # ------------------------------------------------------------------ API

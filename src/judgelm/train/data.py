@@ -271,12 +271,18 @@ def encode_example(tokenizer, prompt: str, target: str, max_length: int, policy:
 
 
 def encode_examples(
-    tokenizer, examples: Sequence[Example], max_length: int, policy: str, report: BuildReport
+    tokenizer, examples: Sequence[Example], max_length: int, policy: str, report: BuildReport, chat: bool = False
 ) -> list[dict[str, list[int]]]:
-    """Tokenise examples; count those dropped or truncated for length in ``report``."""
+    """Tokenise examples; count those dropped or truncated for length in ``report``.
+
+    ``chat``: the prompt is the user turn of the tokenizer's chat template (:func:`judgelm.prompts.chat.wrap_chat`).
+    """
+    from judgelm.prompts.chat import wrap_chat
+
     rows = []
     for ex in examples:
-        enc = encode_example(tokenizer, ex.prompt, ex.target, max_length, policy)
+        prompt = wrap_chat(tokenizer, ex.prompt) if chat else ex.prompt
+        enc = encode_example(tokenizer, prompt, ex.target, max_length, policy)
         if enc is None:
             report.dropped["too_long_for_max_length"] += 1
             report.used -= 1
@@ -287,12 +293,43 @@ def encode_examples(
     return rows
 
 
-def make_collator(tokenizer):
-    """Right padding (positions then match an unpadded sequence): ids with pad, labels with -100."""
+class LeftPadCollator:
+    """Left padding (the labelled score line ends every row) with explicit position ids.
+
+    Position ids count real tokens only, so a padded row sees the same positions as unpadded,
+    as the judge engine does at inference (it left-pads too).
+    """
+
+    def __init__(self, pad_id: int) -> None:
+        self.pad_id = pad_id
+
+    def __call__(self, rows: list[dict]) -> dict:
+        import torch
+
+        width = max(len(r["input_ids"]) for r in rows)
+        ids = torch.full((len(rows), width), self.pad_id, dtype=torch.long)
+        labels = torch.full((len(rows), width), IGNORE_INDEX, dtype=torch.long)
+        mask = torch.zeros((len(rows), width), dtype=torch.long)
+        for i, r in enumerate(rows):
+            n = len(r["input_ids"])
+            ids[i, width - n:] = torch.tensor(r["input_ids"])
+            labels[i, width - n:] = torch.tensor(r["labels"])
+            mask[i, width - n:] = 1
+        pos = (mask.cumsum(-1) - 1).clamp(min=0)
+        return {"input_ids": ids, "attention_mask": mask, "position_ids": pos, "labels": labels}
+
+
+def make_collator(tokenizer, left_pad: bool = False):
+    """``left_pad`` → :class:`LeftPadCollator` (with ``logits_at_labels_only``); else right padding (below).
+
+    Right padding (positions then match an unpadded sequence): ids with pad, labels with -100."""
     import copy
 
     from transformers import DataCollatorForSeq2Seq
 
+    if left_pad:
+        pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id
+        return LeftPadCollator(pad)
     tok = copy.copy(tokenizer)
     tok.padding_side = "right"
     if tok.pad_token_id is None:

@@ -59,6 +59,12 @@ def load_samples(cfg: TrainConfig) -> tuple[list, dict[str, int]]:
     samples = []
     per_source: dict[str, int] = {}
     rejects = Rejects()
+    if cfg.teacher_mix is not None:
+        from judgelm.train.teacher_mix import build_teacher_samples
+
+        mixed, counts = build_teacher_samples(cfg.teacher_mix)
+        samples.extend(mixed)
+        per_source.update({f"teacher_mix:{k}": v for k, v in counts.items()})
     for source in cfg.data:
         stream = read_samples(source, fmt=cfg.data_format, skip_bad=cfg.skip_bad_rows, **cfg.data_options)
         got = list(stream)
@@ -126,9 +132,13 @@ def prepare_data(cfg: TrainConfig, tokenizer=None, samples: list | None = None) 
     eval_ex = build_examples(eval_s, cfg, eval_report)
     base = resolve_base_model(cfg, train_ex)
     if tokenizer is None:
-        tokenizer = AutoTokenizer.from_pretrained(base)
-    train_rows = encode_examples(tokenizer, train_ex, cfg.max_length, cfg.truncation, report)
-    eval_rows = encode_examples(tokenizer, eval_ex, cfg.max_length, cfg.truncation, eval_report)
+        from judgelm.engines.bases import resolve_model_source
+
+        src = resolve_model_source(base)
+        tokenizer = AutoTokenizer.from_pretrained(src.path_or_id, **src.kwargs())
+    chat = cfg.chat_template
+    train_rows = encode_examples(tokenizer, train_ex, cfg.max_length, cfg.truncation, report, chat=chat)
+    eval_rows = encode_examples(tokenizer, eval_ex, cfg.max_length, cfg.truncation, eval_report, chat=chat)
     dropped = sum(report.dropped.values())
     summary = f"{report.rows} rows → {len(train_rows)} training examples; dropped: {dict(report.dropped) or 'none'}; notes: {dict(report.notes) or 'none'}"
     logger.info("data: %s", summary)
@@ -176,7 +186,16 @@ def load_model(cfg: TrainConfig, base: str | None = None):
         )
     if cfg.finetune != "full" and _want_bf16(cfg):
         kwargs["dtype"] = torch.bfloat16  # frozen base in bf16; adapters train in fp32
-    model = AutoModelForCausalLM.from_pretrained(base or cfg.model, **kwargs)
+    from judgelm.engines.bases import mark_dequantised, missing_gguf_support, resolve_model_source
+
+    src = resolve_model_source(base or cfg.model)
+    if src.gguf_file:
+        if missing_gguf_support():
+            raise RuntimeError(missing_gguf_support())
+        kwargs.setdefault("dtype", torch.bfloat16 if _want_bf16(cfg) else torch.float32)
+    model = AutoModelForCausalLM.from_pretrained(src.path_or_id, **src.model_kwargs(), **kwargs)
+    if src.gguf_file:
+        mark_dequantised(model)
     if cfg.finetune in ("lora", "qlora"):
         from peft import LoraConfig, get_peft_model, prepare_model_for_kbit_training
 
@@ -190,11 +209,59 @@ def load_model(cfg: TrainConfig, base: str | None = None):
             lora_dropout=cfg.lora_dropout,
             target_modules=cfg.lora_target_modules,
             task_type="CAUSAL_LM",
+            **_lora_layers(cfg, model),
         )
         model = get_peft_model(model, lora)
         trainable, total = model.get_nb_trainable_parameters()
         logger.info("LoRA: %d of %d parameters trainable (%.2f%%)", trainable, total, 100 * trainable / total)
     return model
+
+
+def _lora_layers(cfg: TrainConfig, model) -> dict[str, Any]:
+    """``lora_layers: N`` → peft's ``layers_to_transform`` = the top N decoder layers."""
+    if not cfg.lora_layers:
+        return {}
+    n = int(model.config.num_hidden_layers)
+    k = min(int(cfg.lora_layers), n)
+    return {"layers_to_transform": list(range(n - k, n))}
+
+
+def label_tail_loss(model, inputs: dict, num_items_in_batch=None):
+    """(loss, outputs) with the vocabulary head run only at the last positions of each row.
+
+    With left padding (:class:`judgelm.train.data.LeftPadCollator`) the labelled target ends every
+    row, so ``logits_to_keep = longest labelled tail + 1`` covers every label: the same loss as
+    transformers' (mean over labelled tokens, or sum / ``num_items_in_batch`` under gradient
+    accumulation), without a 49k-word head on every prompt token.
+    """
+    import torch
+
+    inputs = dict(inputs)
+    labels = inputs.pop("labels")
+    labelled = labels != -100
+    width = labels.shape[1]
+    first = torch.where(labelled.any(1), labelled.float().argmax(1), torch.full_like(labels[:, 0], width))
+    k = max(1, int(width - first.min()))
+    out = model(**inputs, logits_to_keep=k + 1)
+    logits = out.logits[:, :-1].float()
+    target = labels[:, width - k:]
+    loss = torch.nn.functional.cross_entropy(
+        logits.reshape(-1, logits.shape[-1]), target.reshape(-1), ignore_index=-100, reduction="sum")
+    n = num_items_in_batch if num_items_in_batch is not None else labelled.sum()
+    n = n.to(loss.device) if torch.is_tensor(n) else torch.tensor(float(n))
+    return loss / n.clamp(min=1), out
+
+
+def label_tail_trainer_class():
+    """A Trainer whose loss is :func:`label_tail_loss` (``logits_at_labels_only: true``)."""
+    from transformers import Trainer
+
+    class LabelTailTrainer(Trainer):
+        def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):  # noqa: ANN001
+            loss, out = label_tail_loss(model, inputs, num_items_in_batch)
+            return (loss, out) if return_outputs else loss
+
+    return LabelTailTrainer
 
 
 def _callbacks(cfg: TrainConfig) -> list:
@@ -253,6 +320,7 @@ def training_arguments(cfg: TrainConfig, has_eval: bool):
         include_num_input_tokens_seen=True,
         use_cpu=not torch.cuda.is_available(),
         ddp_find_unused_parameters=False if cfg.finetune == "full" else None,
+        **({"train_sampling_strategy": "group_by_length"} if cfg.group_by_length else {}),
     )
 
 
@@ -271,12 +339,13 @@ def train(cfg: TrainConfig, samples: list | None = None) -> TrainResult:
     tokenizer = data.tokenizer
     model = load_model(cfg, data.base_model)
     args = training_arguments(cfg, has_eval=bool(data.eval_rows))
-    trainer = Trainer(
+    trainer_cls = label_tail_trainer_class() if cfg.logits_at_labels_only else Trainer
+    trainer = trainer_cls(
         model=model,
         args=args,
         train_dataset=data.train_rows,
         eval_dataset=data.eval_rows or None,
-        data_collator=make_collator(tokenizer),
+        data_collator=make_collator(tokenizer, left_pad=cfg.logits_at_labels_only),
         processing_class=tokenizer,
         callbacks=_callbacks(cfg),
     )
@@ -288,7 +357,7 @@ def train(cfg: TrainConfig, samples: list | None = None) -> TrainResult:
     trainer.train(resume_from_checkpoint=resume)
     completed = trainer.state.global_step >= trainer.state.max_steps
     eval_loss = None
-    if data.eval_rows and completed:
+    if data.eval_rows and completed and cfg.evaluate_at_end:
         eval_loss = trainer.evaluate().get("eval_loss")
     result = TrainResult(
         output_dir=cfg.output_dir,
@@ -305,6 +374,16 @@ def train(cfg: TrainConfig, samples: list | None = None) -> TrainResult:
     else:
         logger.info("stopped at step %d of %d; resume with resume_from_checkpoint: auto", result.global_step, trainer.state.max_steps)
     return result
+
+
+def name_adapter_base(folder: Path, base: str) -> None:
+    """Record the base as configured (e.g. the named base ``smollm2-135m-instruct``), not the folder it
+    resolved to on this machine, so the adapter loads wherever that base resolves."""
+    cfg_file = Path(folder) / "adapter_config.json"
+    if base and base != TINY and cfg_file.is_file():
+        data = json.loads(cfg_file.read_text(encoding="utf-8"))
+        data["base_model_name_or_path"] = base
+        cfg_file.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
 
 
 def _final_loss(trainer) -> float | None:
@@ -329,6 +408,8 @@ def save_final(trainer, cfg: TrainConfig, tokenizer, result: TrainResult) -> Pat
             trainer.accelerator.state.fsdp_plugin.set_state_dict_type("FULL_STATE_DICT")
         trainer.save_model(str(out))
     if trainer.is_world_process_zero():
+        if cfg.finetune in ("lora", "qlora") and not cfg.merge_lora:
+            name_adapter_base(out, cfg.model)
         tokenizer.save_pretrained(out)
         summary = {
             "config": to_dict(cfg),
