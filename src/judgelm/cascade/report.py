@@ -101,7 +101,7 @@ def render_html(result: "CascadeResult", image_uri: str | None, title: str) -> s
     body.append(grid(*sections))
     foot = definitions([
         ("sent", "samples whose stage-1 confidence is lowest go to stage 2 first"),
-        (f"{dot(MERGED)}cascade", "stage 1's verdict on the kept samples, stage 2's on the sent ones"),
+        ("cascade", f"{dot(MERGED)}stage 1's verdict on the kept samples, stage 2's on the sent ones"),
         ("random split", "what sending a random share would give: the line between both judges alone"),
     ])
     return page(title, "".join(body), kind="cascade", subtitle=f"policy {result.policy.get('kind')}",
