@@ -26,23 +26,6 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 
 
-def matmul_peak_gflops(threads: int, n: int = 2048, reps: int = 10) -> float:
-    """Best-of-3 bf16 GEMM throughput (GFLOP/s) on this CPU."""
-    import torch
-
-    torch.set_num_threads(threads)
-    a = torch.randn(n, n, dtype=torch.bfloat16)
-    b = torch.randn(n, n, dtype=torch.bfloat16)
-    a @ b
-    best = 0.0
-    for _ in range(3):
-        t = time.perf_counter()
-        for _ in range(reps):
-            a @ b
-        best = max(best, 2 * n**3 * reps / (time.perf_counter() - t) / 1e9)
-    return best
-
-
 def most_confident_half(judgements: Path, samples: list) -> dict[str, float]:
     """Agreement on the half of the samples (original order) where the judge is most confident."""
     gold = {s.id: s.gold.verdict for s in samples if s.gold and s.gold.verdict is not None}
@@ -109,6 +92,7 @@ def main() -> None:
         return
 
     from judgelm.engines.base import JudgeRequest
+    from judgelm.engines.bench import cpu_matmul_peak_gflops
     from judgelm.engines.mini import MiniEngine
     from judgelm.mini.evalsets import load_eval_set
 
@@ -121,7 +105,7 @@ def main() -> None:
     # with the peak of its own moment; keep the best run
     runs = []
     for _ in range(args.repeat):
-        peak_before = matmul_peak_gflops(args.threads, reps=4)
+        peak_before = cpu_matmul_peak_gflops(args.threads, reps=4)
         t_enc = 0.0
         orig = enc.encode
 
@@ -137,7 +121,7 @@ def main() -> None:
         engine.judge_batch(requests)
         total = time.perf_counter() - t0
         engine.judge.embed = orig
-        peak = (peak_before + matmul_peak_gflops(args.threads, reps=4)) / 2
+        peak = (peak_before + cpu_matmul_peak_gflops(args.threads, reps=4)) / 2
         runs.append({"total": total, "t_enc": t_enc, "flops": enc.last_flops, "peak": peak})
     best = max(runs, key=lambda r: r["flops"] / r["t_enc"] / r["peak"])
     fastest = min(runs, key=lambda r: r["total"])

@@ -92,7 +92,9 @@ def forced_choice(pred: Path, samples: list) -> dict:
 
 
 def main() -> None:
-    from bench_mini import matmul_peak_gflops, most_confident_half
+    from bench_mini import most_confident_half
+
+    from judgelm.engines.bench import cpu_matmul_peak_gflops
 
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--out", required=True, type=Path)
@@ -125,11 +127,11 @@ def main() -> None:
         pred = args.out / f"{name}.jsonl"
         f0, p0 = engine_flops(engine), engine.stats.prefill_tokens
         s0 = engine.stats.prefill_s + engine.stats.decode_s
-        peak_before = matmul_peak_gflops(args.threads, reps=4)
+        peak_before = cpu_matmul_peak_gflops(args.threads, reps=4)
         t0 = time.perf_counter()
         summary = run_judge(samples, engine, pred, swap=True, fast=True, resume=True, cache=False)
         wall = time.perf_counter() - t0
-        peak = (peak_before + matmul_peak_gflops(args.threads, reps=4)) / 2
+        peak = (peak_before + cpu_matmul_peak_gflops(args.threads, reps=4)) / 2
         model_s = engine.stats.prefill_s + engine.stats.decode_s - s0
         flops = engine_flops(engine) - f0
         cmd = [sys.executable, "-m", "judgelm.cli", "eval", "--gold", str(gold), "--pred", str(pred), "--json"]

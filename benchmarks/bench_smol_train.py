@@ -32,22 +32,6 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 
 
-def matmul_peak_gflops(threads: int, n: int = 2048, reps: int = 8) -> float:
-    import torch
-
-    torch.set_num_threads(threads)
-    a = torch.randn(n, n, dtype=torch.bfloat16)
-    b = torch.randn(n, n, dtype=torch.bfloat16)
-    a @ b
-    best = 0.0
-    for _ in range(3):
-        t = time.perf_counter()
-        for _ in range(reps):
-            a @ b
-        best = max(best, 2 * n**3 * reps / (time.perf_counter() - t) / 1e9)
-    return best
-
-
 def layer_linear_params(model) -> int:
     """Weights of the linear layers of one decoder layer (in·out summed)."""
     import torch
@@ -146,7 +130,9 @@ def main() -> None:
     ap.add_argument("--top-k", type=int, default=15)
     ap.add_argument("--json", type=Path)
     args = ap.parse_args()
-    peak = matmul_peak_gflops(args.threads)
+    from judgelm.engines.bench import cpu_matmul_peak_gflops
+
+    peak = cpu_matmul_peak_gflops(args.threads, reps=8)
     print(f"bf16 GEMM peak, {args.threads} thread(s): {peak:.0f} GFLOP/s", flush=True)
     rows = []
     for shape in args.shapes.split(","):

@@ -110,6 +110,24 @@ def matmul_peak(dtype: Any = None, device: str = "cpu", seconds: float = 2.0) ->
     return best
 
 
+def cpu_matmul_peak_gflops(threads: int, n: int = 2048, reps: int = 10) -> float:
+    """Best-of-3 bf16 GEMM throughput (GFLOP/s) on this CPU with ``threads`` torch threads: the peak
+    the benchmarks report shares of, measured in the same process as the work it judges."""
+    import torch
+
+    torch.set_num_threads(threads)
+    a = torch.randn(n, n, dtype=torch.bfloat16)
+    b = torch.randn(n, n, dtype=torch.bfloat16)
+    a @ b
+    best = 0.0
+    for _ in range(3):
+        t = time.perf_counter()
+        for _ in range(reps):
+            a @ b
+        best = max(best, 2 * n**3 * reps / (time.perf_counter() - t) / 1e9)
+    return best
+
+
 @dataclass
 class Shape:
     """What it takes to count a Llama's FLOPs."""
