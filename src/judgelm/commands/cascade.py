@@ -13,6 +13,8 @@ agreement-vs-share curve (curve.csv/json/png) and report.html. See docs/cascade.
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Annotated, Any, Optional
 
 import typer
@@ -23,6 +25,22 @@ from judgelm.commands.options import EncodingOption, SkipBadOption, echo_rejects
 log = logging.getLogger(__name__)
 
 
+
+
+@contextmanager
+def _closing(engines: list[Any]) -> Iterator[None]:
+    """Input errors become one ``Error:`` line (exit 2 for bad data); the engines started are closed."""
+    from judgelm.data.errors import DataError
+
+    try:
+        yield
+    except DataError as exc:
+        raise fail(str(exc), 2) from None
+    except ValueError as exc:
+        raise fail(str(exc)) from None
+    finally:
+        for e in engines:
+            e.close()
 
 
 def _engine(spec: str, prefix: str, opts: dict[str, Any]) -> Any:
@@ -55,7 +73,6 @@ def _guaranteed(a: dict[str, Any]) -> None:
     from judgelm.cascade.guaranteed import run_guaranteed, write_guaranteed
     from judgelm.cascade.guarantee_report import describe_guarantee
     from judgelm.cascade.study import format_study, guarantee_study
-    from judgelm.data.errors import DataError
     from judgelm.data.intake import read_input
     from judgelm.engines import DEFAULT_JUDGE
 
@@ -82,7 +99,7 @@ def _guaranteed(a: dict[str, Any]) -> None:
     eopts = dict(dtype=a["dtype"], device=a["device"])
     common = dict(reference=a["reference"], cache=not a["no_cache"])
     engines: list[Any] = []
-    try:  # every input is read and checked before an engine is loaded
+    with _closing(engines):  # every input is read and checked before an engine is loaded
         intake = read_input(a["input"], a["format"], skip_bad=a["skip_bad"], limit=a["limit"], encoding=a["encoding"])
         samples = intake.samples
         try:
@@ -123,13 +140,6 @@ def _guaranteed(a: dict[str, Any]) -> None:
             share = calibration if isinstance(calibration, float) else 0.5
             result.study = guarantee_study(samples, stages, share=share, splits=a["study_splits"], **params)
         write_guaranteed(result, a["output"], title=f"Cascade with a guarantee on {a['input']}")
-    except DataError as exc:
-        raise fail(str(exc), 2) from None
-    except ValueError as exc:
-        raise fail(str(exc)) from None
-    finally:
-        for e in engines:
-            e.close()
     summary = result.summary()
     typer.echo(describe_guarantee(summary))
     if result.study is not None:
@@ -220,7 +230,6 @@ def main(
     from judgelm.cascade.policy import Policy
     from judgelm.cascade.report import describe
     from judgelm.cascade.runner import format_table, run_cascade, write_outputs
-    from judgelm.data.errors import DataError
     from judgelm.data.intake import read_input
     from judgelm.engines import DEFAULT_JUDGE
 
@@ -247,7 +256,7 @@ def main(
         raise typer.BadParameter("--target-agreement needs --calibration FILE or --calib-fraction F")
 
     engines: list[Any] = []
-    try:  # every input is read and checked before an engine is loaded
+    with _closing(engines):  # every input is read and checked before an engine is loaded
         intake = read_input(input, format, skip_bad=skip_bad, limit=limit, encoding=encoding)
         samples = intake.samples
         calib = None
@@ -286,13 +295,6 @@ def main(
             fallback_to_stage1=fallback_to_stage1, seed=seed, signals=signal or (),
         )
         write_outputs(result, output, title=f"Cascade on {input}")
-    except DataError as exc:
-        raise fail(str(exc), 2) from None
-    except ValueError as exc:
-        raise fail(str(exc)) from None
-    finally:
-        for e in engines:
-            e.close()
     summary = result.summary()
     typer.echo(f"cascade: {summary['sent_to_stage2']} of {summary['samples']} samples "
                f"({100 * summary['share_sent']:.1f}%) sent to stage 2; stage 1 inconsistent "
