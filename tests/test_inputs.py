@@ -245,6 +245,10 @@ def test_layouts_that_are_read_anyway(shared_data: Path, tmp_path: Path) -> None
     assert res.exit_code == 0 and "café" in (tmp_path / "r.jsonl").read_text(encoding="utf-8")
     res = run_cli("render", tmp_path / "latin1.jsonl", "--encoding", "klingon")
     assert res.exit_code == 2 and "unknown encoding 'klingon'" in res.output
+    res = run_cli("convert", tmp_path / "latin1.jsonl", "--encoding", "latin-1", "-o", tmp_path / "c.jsonl")
+    assert res.exit_code == 0 and "café" in (tmp_path / "c.jsonl").read_text(encoding="utf-8")
+    res = run_cli("convert", tmp_path / "latin1.jsonl", "-o", tmp_path / "c2.jsonl")  # utf-8: named error
+    assert res.exit_code == 2 and "latin1.jsonl:3" in res.output and "--encoding" in res.output
 
 
 # -- 2. --skip-bad ---------------------------------------------------------------------------

@@ -10,6 +10,7 @@ from typing import Annotated, Optional
 import typer
 
 from judgelm.commands.errors import fail
+from judgelm.commands.options import EncodingOption
 
 logger = logging.getLogger(__name__)
 
@@ -46,6 +47,7 @@ def main(
     skipped_report: Annotated[
         Optional[Path], typer.Option(help="Write every skipped row (file, line, field, reason) as JSONL here.")
     ] = None,
+    encoding: EncodingOption = "utf-8",
 ) -> None:
     """Convert a judge data set into canonical judgelm JSONL."""
     from judgelm.data import DataError, read_samples, write_samples
@@ -55,7 +57,7 @@ def main(
         if value is not None:
             opts[key] = str(value)
     try:
-        stream = read_samples(source, fmt, mapping=map_, skip_bad=skip_bad, limit=limit, **opts)
+        stream = read_samples(source, fmt, mapping=map_, skip_bad=skip_bad, limit=limit, encoding=encoding, **opts)
         written = write_samples(stream, output)
     except (DataError, ValueError) as exc:
         raise fail(exc, 2) from None
