@@ -62,9 +62,9 @@ def run_variant(name: str, base: str, batch_size: int, seq_len: int, top_k: int,
 
     torch.set_num_threads(threads)
     torch.manual_seed(0)
-    from judgelm.engines.bases import load_causal_lm
+    from judgelm.engines.hf_model import load_causal_lm
 
-    model, _ = load_causal_lm(base, dtype=torch.bfloat16)
+    model = load_causal_lm(base, dtype=torch.bfloat16, device="cpu").model
     cfg = model.config
     n_layers = cfg.num_hidden_layers
     full = name == "full_top_k"

@@ -391,6 +391,21 @@ def _final_loss(trainer) -> float | None:
     return float(losses[-1]) if losses else None
 
 
+def _run_figures(trainer) -> dict[str, Any]:
+    """Loss curve, tokens seen and speed of the run, for model cards (from the trainer's log)."""
+    import torch
+
+    hist = trainer.state.log_history
+    tokens = [h for h in hist if "num_input_tokens_seen" in h]
+    speed = [h["train_tokens_per_second"] for h in hist if "train_tokens_per_second" in h]
+    return {
+        "losses": [[h["step"], round(float(h["loss"]), 4)] for h in hist if "loss" in h],
+        "tokens_seen": tokens[-1]["num_input_tokens_seen"] if tokens else None,
+        "train_tokens_per_second": speed[-1] if speed else None,
+        "torch_threads": torch.get_num_threads(),
+    }
+
+
 def save_final(trainer, cfg: TrainConfig, tokenizer, result: TrainResult) -> Path:
     """Final weights (LoRA merged when asked), tokenizer, model card and a JSON summary — main process only."""
     from judgelm.train.modelcard import write_model_card
@@ -420,6 +435,7 @@ def save_final(trainer, cfg: TrainConfig, tokenizer, result: TrainResult) -> Pat
             "seconds": result.seconds,
             "world_size": result.world_size,
             "data": result.report,
+            **_run_figures(trainer),
         }
         (out / SUMMARY_FILE).write_text(json.dumps(summary, indent=2, default=str), encoding="utf-8")
         write_model_card(out, cfg, result)
