@@ -3,7 +3,8 @@
 For every set the judge runs in both orders (``--swap``, fast mode: the score line only), then
 ``judgelm eval --json`` scores it next to the length rule and the majority class on the same rows,
 with swap consistency. The engine is loaded once; its counters give pairs/s, prefill tokens/s and
-the share of the bf16 matmul peak (measured on the spot, same thread count) while judging:
+the share of the matmul peak (measured on the spot, same thread count, in the dtype the model runs in:
+bf16 where the CPU has native bf16 kernels, else fp32) while judging:
 FLOPs = 2 x linear weights x tokens run + causal attention + the head at the decoded positions.
 
     PYTHONPATH=src .venv/bin/python benchmarks/bench_smol.py --out runs/smol-eval [--judge smol] \
@@ -146,7 +147,8 @@ def main() -> None:
             "requests_per_s": round(summary.requests / wall, 3) if wall else None,
             "prefill_tokens": engine.stats.prefill_tokens - p0,
             "model_gflops": round(flops / max(model_s, 1e-9) / 1e9, 1),
-            "bf16_peak_gflops": round(peak, 1),
+            "matmul_peak_gflops": round(peak, 1),
+            "peak_dtype": str(engine.dtype).replace("torch.", ""),
             "share_of_peak_model": round(flops / max(model_s, 1e-9) / 1e9 / peak, 3),
             "share_of_peak_wall": round(flops / wall / 1e9 / peak, 3) if wall else None,
             "load_average": os.getloadavg(),

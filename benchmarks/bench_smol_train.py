@@ -1,20 +1,20 @@
-"""CPU training step of the smol judge (SmolLM2-135M-Instruct): tokens/s and share of the bf16 peak.
+"""CPU training step of the smol judge (SmolLM2-135M-Instruct): tokens/s and share of the matmul peak.
 
 Variants (each a real optimiser step: forward, loss, backward, AdamW update, one torch thread):
 
-* ``naive``      — bf16 base, LoRA r=16 on every linear of all 30 layers, transformers' own loss
+* ``naive``      — base in the CPU compute dtype (bf16 where native, else fp32), LoRA r=16 on every linear of all 30 layers, transformers' own loss
                    (logits for every position: the 49,152-word head on all tokens);
 * ``label_only`` — the same, logits computed only at the last positions (left padding puts the
                    labelled score line at the end of every row): ``logits_to_keep``;
 * ``top_k``      — plus LoRA only on the top K layers: autograd stops below them, so the lower
                    layers run forward only;
-* ``full_top_k`` — full fine-tuning (bf16 weights) of the top K layers instead of LoRA.
+* ``full_top_k`` — full fine-tuning (weights in the compute dtype) of the top K layers instead of LoRA.
 
 FLOPs are counted from the shapes of what each variant executes (linear layers 2·in·out per
 token, causal attention 2·T·d per token for scores and values, the head at the positions it runs
 at; backward = activation gradients through every layer above the lowest trainable one, plus weight
 gradients of what trains), so the share says how well the step uses the CPU. The peak is measured
-on the spot (large bf16 GEMM, same thread count).
+on the spot (large GEMM in the same dtype, same thread count).
 
     PYTHONPATH=src .venv/bin/python benchmarks/bench_smol_train.py --threads 1 \
         --json benchmarks/results/smol-train.json
@@ -64,7 +64,7 @@ def run_variant(name: str, base: str, batch_size: int, seq_len: int, top_k: int,
     torch.manual_seed(0)
     from judgelm.engines.hf_model import load_causal_lm
 
-    model = load_causal_lm(base, dtype=torch.bfloat16, device="cpu").model
+    model = load_causal_lm(base, dtype="auto", device="cpu").model  # bf16 where the CPU has native bf16, else fp32
     cfg = model.config
     n_layers = cfg.num_hidden_layers
     full = name == "full_top_k"
@@ -131,9 +131,10 @@ def main() -> None:
     ap.add_argument("--json", type=Path)
     args = ap.parse_args()
     from judgelm.engines.bench import cpu_matmul_peak_gflops
+    from judgelm.engines.hf_model import cpu_compute_dtype
 
     peak = cpu_matmul_peak_gflops(args.threads, reps=8)
-    print(f"bf16 GEMM peak, {args.threads} thread(s): {peak:.0f} GFLOP/s", flush=True)
+    print(f"GEMM peak ({cpu_compute_dtype()}), {args.threads} thread(s): {peak:.0f} GFLOP/s", flush=True)
     rows = []
     for shape in args.shapes.split(","):
         b, n = (int(x) for x in shape.split("x"))
@@ -142,8 +143,9 @@ def main() -> None:
             r["share_of_peak"] = round(r["gflops"] / peak, 3)
             rows.append(r)
             print(json.dumps(r), flush=True)
-    result = {"what": "smol judge training step (SmolLM2-135M-Instruct, bf16, CPU)", "threads": args.threads,
-              "bf16_peak_gflops": round(peak, 1), "machine": f"{platform.machine()}, {os.cpu_count()} cores",
+    dtype = str(cpu_compute_dtype()).replace("torch.", "")
+    result = {"what": f"smol judge training step (SmolLM2-135M-Instruct, {dtype}, CPU)", "threads": args.threads,
+              "matmul_peak_gflops": round(peak, 1), "peak_dtype": dtype, "machine": f"{platform.machine()}, {os.cpu_count()} cores",
               "load_average_start": os.getloadavg(), "rows": rows}
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)

@@ -58,7 +58,7 @@ def figures_table(summary: dict) -> str:
 
 
 def speed_lines(summary: dict) -> str:
-    """Requests/s, prefill tokens and the share of the bf16 peak measured alongside, per set."""
+    """Requests/s, prefill tokens and the share of the matmul peak measured alongside, per set."""
     out = []
     for key, name in NAMES.items():
         sp = (summary.get(key) or {}).get("speed")
@@ -66,10 +66,12 @@ def speed_lines(summary: dict) -> str:
             continue
         t = sp["threads"]
         load = sp.get("load_average") or [None]
+        peak = sp.get("matmul_peak_gflops", sp.get("bf16_peak_gflops"))  # older summaries: bf16 only
+        dtype = sp.get("peak_dtype", "bfloat16")
         out.append(
             f"- {name}: {sp['requests']} requests in {sp['wall_s']:.0f} s ({sp['requests_per_s']:.3f}/s, "
             f"{sp['prefill_tokens']:,} prefill tokens), {sp['model_gflops']} GFLOP/s = "
-            f"{_pct(sp['share_of_peak_model'], 0)}% of the {sp['bf16_peak_gflops']} GFLOP/s {t}-thread peak "
+            f"{_pct(sp['share_of_peak_model'], 0)}% of the {peak} GFLOP/s {t}-thread {dtype} peak "
             f"measured alongside (load average {load[0]:.1f})"
         )
     return "\n".join(out)

@@ -1,7 +1,8 @@
 """Same input, same verdict: the built-in judges do not depend on how requests are batched.
 
-The whole PandaLM test set (999 pairs) is judged by the built-in judge with batch sizes 1, 7, 16
-and the default; every verdict and every score must be identical. The hf engine in fast mode
+The whole PandaLM test set (999 pairs) is judged by the built-in judge with the default batch size
+and 16, and every third pair (333) with batch sizes 7 and 1 (the slow ones); every verdict and every
+score must be identical. The hf engine in fast mode
 (score logits read on the tiny real Llama) is held to the same rule on a few samples.
 """
 
@@ -31,17 +32,21 @@ def _assert_same(base: list[tuple], other: list[tuple], label: str) -> None:
     assert len(base) == len(other) and not diff, f"{label}: {len(diff)} judgements differ, e.g. {diff[:3]}"
 
 
-@pytest.mark.timeout(3600)  # ~1-2 min on a quiet 2-core machine; much longer when the CPU is shared
+@pytest.mark.timeout(3600)  # ~1 min on a quiet 2-core AVX-512 machine (bf16), ~3 min on AVX2 (fp32)
 def test_builtin_judge_verdicts_do_not_depend_on_batch_size(pandalm: list[Sample]) -> None:
     engine = load_engine("mini")
     try:
-        runs = {b: _outcome(judge_samples(pandalm, engine, batch_size=b, cache=False)) for b in (None, 16, 7, 1)}
+        runs = {b: _outcome(judge_samples(pandalm, engine, batch_size=b, cache=False)) for b in (None, 16)}
+        third = pandalm[::3]
+        runs.update({b: _outcome(judge_samples(third, engine, batch_size=b, cache=False)) for b in (7, 1)})
     finally:
         engine.close()
     base = runs.pop(None)
     assert len(base) == 999 and {v for _, _, v, _, _ in base} >= {0, 1, 2}
+    base_third = [o for o in base if o[0] in {s.id for s in third}]
+    assert len(base_third) == 333
     for b, run in runs.items():
-        _assert_same(base, run, f"--batch-size {b} vs default")
+        _assert_same(base if b == 16 else base_third, run, f"--batch-size {b} vs default")
 
 
 def test_hf_fast_mode_verdicts_do_not_depend_on_batch_size(pandalm: list[Sample], tiny_llama: Path) -> None:

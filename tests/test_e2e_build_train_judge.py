@@ -54,7 +54,7 @@ def _format_teacher(tmp: Path) -> Path:
                     reference=ref) for ref in (False, True)] + QUESTIONS
     base = build_tiny_llama(tmp / "tiny", texts, seed=0)
     cfg = load_config(None, {"model": str(base), "data": [str(seed_file)], "output_dir": str(tmp / "teacher"),
-                             "max_steps": 36, "learning_rate": 1e-2, "per_device_batch_size": 4,
+                             "max_steps": 72, "learning_rate": 1e-2, "per_device_batch_size": 4,
                              "max_length": 512, "bf16": False, "save_steps": 1000, "lr_scheduler": "constant",
                              "warmup_ratio": 0.0, "logging_steps": 20}).validate()
     result = train(cfg)

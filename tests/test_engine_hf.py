@@ -99,10 +99,13 @@ def test_identical_prompts_run_once(engine32) -> None:
     assert a.text == b.text and a.confidence == b.confidence
 
 
-def test_bf16_on_cpu_by_default(tiny_llama: Path) -> None:
+def test_cpu_default_dtype_is_bf16_only_where_the_cpu_has_native_bf16(tiny_llama: Path) -> None:
+    from judgelm.engines.hf_model import cpu_has_fast_bf16
+
+    want = torch.bfloat16 if cpu_has_fast_bf16() else torch.float32
     eng = load_engine(f"hf:{tiny_llama}")
-    assert eng.device == "cpu" and eng.dtype == torch.bfloat16
-    assert next(eng.model.parameters()).dtype == torch.bfloat16
+    assert eng.device == "cpu" and eng.dtype == want
+    assert next(eng.model.parameters()).dtype == want
     out = eng.judge_batch([_request(_samples()[1], template="pandalm")])[0]
     assert out.completion_tokens >= 1 and 0.0 <= out.confidence <= 1.0
 
@@ -267,3 +270,19 @@ def test_a_prompt_over_the_context_fails_alone_without_truncation(tiny_llama: Pa
     rows = [json.loads(x) for x in (tmp_path / "out.jsonl").read_text().splitlines()]
     assert summary.errors == 1 and rows[0]["status"] != "error"  # ok, or unparsed: random weights
     assert rows[1]["status"] == "error" and "context of 2048" in rows[1]["error"]
+
+
+def test_cpu_dtype_rule_follows_the_cpus_bf16_support(monkeypatch, caplog) -> None:
+    """auto = bf16 only where the CPU multiplies bf16 natively; an explicit bf16 elsewhere warns."""
+    import logging
+
+    from judgelm.engines import hf_model
+
+    monkeypatch.setattr(hf_model, "cpu_has_fast_bf16", lambda: False)
+    assert hf_model.resolve_dtype("auto", "cpu") == torch.float32
+    with caplog.at_level(logging.WARNING, logger="judgelm.engines.hf_model"):
+        assert hf_model.resolve_dtype("bfloat16", "cpu") == torch.bfloat16
+    assert "without native bf16" in caplog.text
+    monkeypatch.setattr(hf_model, "cpu_has_fast_bf16", lambda: True)
+    assert hf_model.resolve_dtype("auto", "cpu") == torch.bfloat16
+    assert hf_model.resolve_dtype("float32", "cpu") == torch.float32

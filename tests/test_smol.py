@@ -79,10 +79,12 @@ def test_chat_template_wraps_the_judgelm_prompt_and_digits_are_their_own_tokens(
     # the target "8 4" after "assistant\n": the digits are single tokens, the first token is the digit
     target = base_engine.tokenizer("8 4", add_special_tokens=False)["input_ids"]
     assert [base_engine.texts[t] for t in target] == ["8", " ", "4"]
-    # the base was dequantised to a plain bf16 Llama (no GGUF modules left)
+    # the base was dequantised to a plain Llama in the CPU's compute dtype (no GGUF modules left)
     import torch
 
-    assert base_engine.model.model.layers[0].self_attn.q_proj.weight.dtype == torch.bfloat16
+    from judgelm.engines.hf_model import cpu_compute_dtype
+
+    assert base_engine.model.model.layers[0].self_attn.q_proj.weight.dtype == cpu_compute_dtype()
     assert type(base_engine.model.model.layers[0].self_attn.q_proj) is torch.nn.Linear
 
 

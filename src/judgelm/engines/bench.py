@@ -9,7 +9,9 @@ random-weight Llama-shaped model, on the PandaLM test pairs rendered with the Ju
 
 Random weights never emit a newline, so every score-line run is forced to exactly
 ``score_tokens`` decode steps (as if the model wrote "8", " ", "7", "\\n"), equal for (a) and (b).
-A bf16 matmul peak is measured in the same process; prefill FLOP/s are reported as a share of it.
+A matmul peak is measured in the same process, in the dtype the model runs in (bf16 where the CPU has
+native bf16 kernels, else fp32: :func:`judgelm.engines.hf_model.cpu_compute_dtype`); prefill FLOP/s
+are reported as a share of it.
 """
 
 from __future__ import annotations
@@ -82,13 +84,16 @@ def build_model(size: str, out_dir: Path, prompts: list[str]) -> Path:
 
 
 def matmul_peak(dtype: Any = None, device: str = "cpu", seconds: float = 2.0) -> dict[str, float]:
-    """Best achieved FLOP/s of a square bf16 matmul (the machine's practical peak).
+    """Best achieved FLOP/s of a square matmul in ``dtype`` (the machine's practical peak; default:
+    bf16 on a GPU, :func:`~judgelm.engines.hf_model.cpu_compute_dtype` on a CPU).
 
     On a GPU the kernels are asynchronous: the clock is read only after a synchronize, and larger
     matrices are tried (small ones cannot fill the device)."""
     import torch
 
-    dtype = dtype or torch.bfloat16
+    from judgelm.engines.hf_model import cpu_compute_dtype
+
+    dtype = dtype or (torch.bfloat16 if str(device).startswith("cuda") else cpu_compute_dtype())
     on_gpu = str(device).startswith("cuda")
     sync = torch.cuda.synchronize if on_gpu else (lambda: None)
     best: dict[str, float] = {"flops": 0.0, "n": 0}
@@ -110,14 +115,18 @@ def matmul_peak(dtype: Any = None, device: str = "cpu", seconds: float = 2.0) ->
     return best
 
 
-def cpu_matmul_peak_gflops(threads: int, n: int = 2048, reps: int = 10) -> float:
-    """Best-of-3 bf16 GEMM throughput (GFLOP/s) on this CPU with ``threads`` torch threads: the peak
-    the benchmarks report shares of, measured in the same process as the work it judges."""
+def cpu_matmul_peak_gflops(threads: int, n: int = 2048, reps: int = 10, dtype: Any = None) -> float:
+    """Best-of-3 GEMM throughput (GFLOP/s) on this CPU with ``threads`` torch threads, in ``dtype``
+    (default :func:`~judgelm.engines.hf_model.cpu_compute_dtype`: the dtype the work runs in): the
+    peak the benchmarks report shares of, measured in the same process as the work it judges."""
     import torch
 
+    from judgelm.engines.hf_model import cpu_compute_dtype
+
     torch.set_num_threads(threads)
-    a = torch.randn(n, n, dtype=torch.bfloat16)
-    b = torch.randn(n, n, dtype=torch.bfloat16)
+    dtype = dtype or cpu_compute_dtype()
+    a = torch.randn(n, n, dtype=dtype)
+    b = torch.randn(n, n, dtype=dtype)
     a @ b
     best = 0.0
     for _ in range(3):
@@ -223,7 +232,7 @@ def run_benchmark(
     with tempfile.TemporaryDirectory(prefix="judgelm-bench-") as tmp:
         # the tokenizer learns from every pair, so --limit does not change the model
         model_dir = model or str(build_model(size, Path(tmp), all_prompts))
-        engine = HFEngine(model_dir, dtype="bfloat16", device="cpu" if not torch.cuda.is_available() else "auto",
+        engine = HFEngine(model_dir, dtype="auto", device="cpu" if not torch.cuda.is_available() else "auto",
                           token_budget=token_budget, max_batch_size=max_batch_size)
     shape = Shape.of(engine.model)
     tok = engine.tokenizer
@@ -232,8 +241,8 @@ def run_benchmark(
     logger.info("%d prompts, mean %.0f tokens; model %.1fM parameters", len(prompts), sum(lengths) / len(lengths),
                 engine.model.num_parameters() / 1e6)
 
-    peak = matmul_peak(device=engine.device, seconds=peak_seconds)
-    logger.info("bf16 matmul peak %.1f GFLOP/s", peak["flops"] / 1e9)
+    peak = matmul_peak(engine.dtype, device=engine.device, seconds=peak_seconds)
+    logger.info("%s matmul peak %.1f GFLOP/s", engine.dtype, peak["flops"] / 1e9)
     # warm-up every path once (first calls allocate and pick kernels)
     _reference(engine.model, tok, prompts[:1], score_tokens, newline_ids)
     _engine_run(engine, prompts[:2], True, score_tokens)
@@ -266,8 +275,8 @@ def run_benchmark(
     cpu_c_ref = time.process_time() - cpu0
     logger.info("(c) per sample: %d pairs in %.1fs", len(ex_ref), t_c_ref)
 
-    peak_end = matmul_peak(device=engine.device, seconds=peak_seconds)
-    logger.info("bf16 matmul peak at the end %.1f GFLOP/s", peak_end["flops"] / 1e9)
+    peak_end = matmul_peak(engine.dtype, device=engine.device, seconds=peak_seconds)
+    logger.info("%s matmul peak at the end %.1f GFLOP/s", engine.dtype, peak_end["flops"] / 1e9)
     peak_start = peak
     peak = max(peak, peak_end, key=lambda x: x["flops"])  # the higher peak: the conservative share
 
@@ -317,7 +326,7 @@ def format_table(r: dict[str, Any]) -> str:
         f"model: {m['source']} ({m['parameters'] / 1e6:.1f}M params, {m['dtype']}, {m['device']}); "
         f"{r['data']['pairs']} PandaLM pairs, mean {r['data']['mean_prompt_tokens']:.0f} prompt tokens",
         f"machine: {r['machine']['torch_threads']} torch threads, load avg {r['machine']['loadavg_start'][0]:.2f}"
-        f" -> {r['machine']['loadavg_end'][0]:.2f}; bf16 matmul peak {r['matmul_peak_flops'] / 1e9:.1f} GFLOP/s"
+        f" -> {r['machine']['loadavg_end'][0]:.2f}; {m['dtype']} matmul peak {r['matmul_peak_flops'] / 1e9:.1f} GFLOP/s"
         f" (n={r['matmul_peak_n']})",
         "",
         f"{'run':<48}{'samples':>8}{'seconds':>10}{'samples/s':>11}{'samples/cpu-s':>15}",

@@ -6,7 +6,9 @@ what the answer is, the ending shows whether it finished). Structural features a
 computed on the full text, so length and formatting still count beyond the window.
 
 Embeddings are mean-pooled, L2-normalised (as sentence-transformers does for this model)
-and computed in bfloat16 on CPU.
+and computed on CPU in bfloat16 where the CPU multiplies bf16 natively, else in float32
+(:func:`judgelm.engines.hf_model.cpu_compute_dtype`: bf16 is ~20x slower than fp32 on AVX2-only
+CPUs). The cache keeps the two apart.
 
 Batch invariance: a text's embedding must not depend on the texts it is encoded with (else a
 verdict changes with ``--batch-size``). In bf16 the attention kernels give last-bit differences
@@ -24,7 +26,7 @@ import logging
 import os
 import time
 from pathlib import Path
-from typing import Iterable, Sequence
+from typing import Any, Iterable, Sequence
 
 import numpy as np
 
@@ -57,7 +59,7 @@ def resolve_encoder(name: str = DEFAULT_ENCODER) -> str:
 
 
 class Encoder:
-    """Batched bf16 sentence embeddings with head+tail truncation, independent of the batch."""
+    """Batched sentence embeddings (bf16 or fp32, see above) with head+tail truncation, independent of the batch."""
 
     def __init__(
         self,
@@ -66,6 +68,7 @@ class Encoder:
         head_tokens: int = 96,
         batch_tokens: int = 1024,
         threads: int | None = None,
+        dtype: Any = None,
     ) -> None:
         import torch
         from transformers import AutoModel, AutoTokenizer
@@ -79,7 +82,10 @@ class Encoder:
         path = resolve_encoder(name)
         self.tokenizer = AutoTokenizer.from_pretrained(path)
         self.tokenizer.model_max_length = 1 << 30  # we cut texts ourselves (head+tail policy)
-        self.model = AutoModel.from_pretrained(path, dtype=torch.bfloat16).eval()
+        from judgelm.engines.hf_model import cpu_compute_dtype
+
+        self.dtype = dtype or cpu_compute_dtype()
+        self.model = AutoModel.from_pretrained(path, dtype=self.dtype).eval()
         self.dim = int(self.model.config.hidden_size)
         #: matmul FLOPs spent in the last encode() call (for the speed benchmark)
         self.last_flops = 0.0
@@ -159,6 +165,8 @@ class EmbeddingCache:
     def __init__(self, root: str | os.PathLike[str], encoder: Encoder, shard_size: int = 2048) -> None:
         # w{WIDTH_STEP}: vectors from the batch-dependent padding of earlier versions are not reused
         tag = f"{Path(encoder.name).name}-{encoder.max_tokens}-{encoder.head_tokens}-w{WIDTH_STEP}"
+        if getattr(encoder, "dtype", None) is not None and str(encoder.dtype) != "torch.bfloat16":
+            tag += "-" + str(encoder.dtype).replace("torch.", "")  # bf16 vectors keep their earlier folder
         self.dir = Path(root) / tag
         self.dir.mkdir(parents=True, exist_ok=True)
         self.encoder = encoder

@@ -156,11 +156,17 @@ def prepare_data(cfg: TrainConfig, tokenizer=None, samples: list | None = None) 
 
 
 def _want_bf16(cfg: TrainConfig) -> bool:
+    """``bf16``: true/false as given; None = a bf16 GPU is present; ``auto`` = also a CPU with native bf16."""
     import torch
 
-    if cfg.bf16 is not None:
+    if isinstance(cfg.bf16, bool):
         return cfg.bf16
-    return bool(torch.cuda.is_available() and torch.cuda.is_bf16_supported())
+    gpu = bool(torch.cuda.is_available() and torch.cuda.is_bf16_supported())
+    if cfg.bf16 == "auto" and not torch.cuda.is_available():
+        from judgelm.engines.hf_model import cpu_has_fast_bf16
+
+        return cpu_has_fast_bf16()
+    return gpu
 
 
 def load_model(cfg: TrainConfig, base: str | None = None):
