@@ -24,19 +24,6 @@ REPO = Path(__file__).resolve().parents[1]
 log = logging.getLogger("bench_cpu_dtype")
 
 
-def gemm(dtype, n: int, seconds: float = 3.0) -> float:
-    """GFLOP/s of an n x n x n matmul in ``dtype`` (repeated for about ``seconds``)."""
-    import torch
-
-    a, b = torch.randn(n, n, dtype=dtype), torch.randn(n, n, dtype=dtype)
-    a @ b
-    reps, t0 = 0, time.perf_counter()
-    while time.perf_counter() - t0 < seconds:
-        a @ b
-        reps += 1
-    return 2 * n**3 * reps / (time.perf_counter() - t0) / 1e9
-
-
 def encoder_row(dtype, texts: list[str], threads: int) -> tuple[dict, "object"]:
     from judgelm.mini.encoder import Encoder
 
@@ -80,6 +67,7 @@ def main() -> None:
     import numpy as np
     import torch
 
+    from judgelm.engines.bench import cpu_matmul_peak_gflops
     from judgelm.engines.hf_model import cpu_compute_dtype, cpu_has_fast_bf16
     from judgelm.mini.evalsets import load_eval_set
 
@@ -89,7 +77,7 @@ def main() -> None:
     outs: dict[str, dict] = {}
     for name, dtype in (("float32", torch.float32), ("bfloat16", torch.bfloat16)):
         n = 1024 if dtype is torch.float32 or cpu_has_fast_bf16() else 256
-        r = {"gemm_n": n, "gemm_gflops": round(gemm(dtype, n), 1)}
+        r = {"gemm_n": n, "gemm_gflops": round(cpu_matmul_peak_gflops(args.threads, n=n, dtype=dtype), 1)}
         log.info("%s GEMM n=%d: %.1f GFLOP/s", name, n, r["gemm_gflops"])
         r["encoder"], emb = encoder_row(dtype, texts, args.threads)
         log.info("%s encoder: %s", name, r["encoder"])

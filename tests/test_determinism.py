@@ -43,7 +43,8 @@ def test_builtin_judge_verdicts_do_not_depend_on_batch_size(pandalm: list[Sample
         engine.close()
     base = runs.pop(None)
     assert len(base) == 999 and {v for _, _, v, _, _ in base} >= {0, 1, 2}
-    base_third = [o for o in base if o[0] in {s.id for s in third}]
+    third_ids = {s.id for s in third}
+    base_third = [o for o in base if o[0] in third_ids]
     assert len(base_third) == 333
     for b, run in runs.items():
         _assert_same(base if b == 16 else base_third, run, f"--batch-size {b} vs default")

@@ -93,8 +93,8 @@ def matmul_peak(dtype: Any = None, device: str = "cpu", seconds: float = 2.0) ->
 
     from judgelm.engines.hf_model import cpu_compute_dtype
 
-    dtype = dtype or (torch.bfloat16 if str(device).startswith("cuda") else cpu_compute_dtype())
     on_gpu = str(device).startswith("cuda")
+    dtype = dtype or (torch.bfloat16 if on_gpu else cpu_compute_dtype())
     sync = torch.cuda.synchronize if on_gpu else (lambda: None)
     best: dict[str, float] = {"flops": 0.0, "n": 0}
     for n in ((4096, 8192, 16384) if on_gpu else (1024, 2048, 3072)):

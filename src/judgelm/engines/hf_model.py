@@ -23,9 +23,9 @@ def resolve_device(device: str = "auto") -> str:
 def cpu_has_fast_bf16() -> bool:
     """Whether this CPU multiplies bf16 natively (oneDNN's bf16 GEMM: AVX512-BF16, AMX, AVX512 cores).
 
-    Where it does not (AVX2-only CPUs), torch falls back to a scalar bf16 kernel: measured here on
-    an AVX2 EPYC, 1.4 GFLOP/s in bf16 against 34 in fp32 on the same two threads. The ``auto``
-    dtype on such a CPU is therefore fp32."""
+    Where it does not (AVX2-only CPUs), torch falls back to a scalar bf16 kernel: measured on an
+    AVX2 EPYC, two threads, 1.8 GFLOP/s per GEMM in bf16 against 67 in fp32, and 4-5x slower end to
+    end (benchmarks/bench_cpu_dtype.py). The ``auto`` dtype on such a CPU is therefore fp32."""
     import torch
 
     try:
@@ -58,7 +58,7 @@ def resolve_dtype(dtype: Any, device: str):
     if names[dtype] is torch.float16 and not device.startswith("cuda"):
         raise ValueError("float16 on CPU is slow and inaccurate: use bfloat16 or float32 (or auto)")
     if names[dtype] is torch.bfloat16 and not device.startswith("cuda") and not cpu_has_fast_bf16():
-        logger.warning("dtype bfloat16 on a CPU without native bf16 matmul (%s): expect it to run ~20x slower "
+        logger.warning("dtype bfloat16 on a CPU without native bf16 matmul (%s): expect it to run 4-5x slower "
                        "than float32 (dtype auto picks float32 here)", torch.backends.cpu.get_cpu_capability())
     return names[dtype]
 

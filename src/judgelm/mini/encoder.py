@@ -7,8 +7,8 @@ computed on the full text, so length and formatting still count beyond the windo
 
 Embeddings are mean-pooled, L2-normalised (as sentence-transformers does for this model)
 and computed on CPU in bfloat16 where the CPU multiplies bf16 natively, else in float32
-(:func:`judgelm.engines.hf_model.cpu_compute_dtype`: bf16 is ~20x slower than fp32 on AVX2-only
-CPUs). The cache keeps the two apart.
+(:func:`judgelm.engines.hf_model.cpu_compute_dtype`: bf16 is ~4x slower than fp32 for this encoder
+on AVX2-only CPUs). The cache keeps the two apart.
 
 Batch invariance: a text's embedding must not depend on the texts it is encoded with (else a
 verdict changes with ``--batch-size``). In bf16 the attention kernels give last-bit differences
@@ -165,7 +165,7 @@ class EmbeddingCache:
     def __init__(self, root: str | os.PathLike[str], encoder: Encoder, shard_size: int = 2048) -> None:
         # w{WIDTH_STEP}: vectors from the batch-dependent padding of earlier versions are not reused
         tag = f"{Path(encoder.name).name}-{encoder.max_tokens}-{encoder.head_tokens}-w{WIDTH_STEP}"
-        if getattr(encoder, "dtype", None) is not None and str(encoder.dtype) != "torch.bfloat16":
+        if str(encoder.dtype) != "torch.bfloat16":
             tag += "-" + str(encoder.dtype).replace("torch.", "")  # bf16 vectors keep their earlier folder
         self.dir = Path(root) / tag
         self.dir.mkdir(parents=True, exist_ok=True)

@@ -124,7 +124,7 @@ class TrainConfig:
     bf16: bool | str | None = _f(
         None,
         "bfloat16 mixed precision; None = on when a bf16-capable GPU is present; 'auto' = also on a CPU with native bf16 "
-        "matmul (AVX512-BF16/AMX), fp32 on other CPUs, where bf16 runs ~20x slower.",
+        "matmul (AVX512-BF16/AMX), fp32 on other CPUs, where bf16 runs 4-5x slower.",
     )
     gradient_checkpointing: bool = _f(False, "Recompute activations in the backward pass (less memory, ~30% slower).")
     seed: int = _f(42, "Seed for initialisation, data order, augmentation and the split.")

@@ -161,12 +161,13 @@ def _want_bf16(cfg: TrainConfig) -> bool:
 
     if isinstance(cfg.bf16, bool):
         return cfg.bf16
-    gpu = bool(torch.cuda.is_available() and torch.cuda.is_bf16_supported())
-    if cfg.bf16 == "auto" and not torch.cuda.is_available():
+    if torch.cuda.is_available():
+        return bool(torch.cuda.is_bf16_supported())
+    if cfg.bf16 == "auto":
         from judgelm.engines.hf_model import cpu_has_fast_bf16
 
         return cpu_has_fast_bf16()
-    return gpu
+    return False
 
 
 def load_model(cfg: TrainConfig, base: str | None = None):
