@@ -92,8 +92,8 @@ def main(
         dtype=dtype, device=device,
     )
     if not ties:
-        if kind != "mini":
-            raise fail(f"--no-ties needs the built-in judge (mini); {spec} decides ties itself")
+        if kind not in ("mini", "lm"):
+            raise fail(f"--no-ties needs a built-in judge (mini, lm); {spec} decides ties itself")
         options["ties"] = False
     try:  # the whole input is read and checked before a model is loaded
         intake = read_input(input, format, skip_bad=skip_bad, limit=limit, encoding=encoding)
