@@ -134,3 +134,10 @@ def render_rubric(sample: Sample, criterion: Criterion, template: str = ABSOLUTE
     if template == RELATIVE:
         return render_relative(sample, criterion, reference)
     raise RubricError(f"unknown rubric template {template!r}; expected one of {', '.join(RUBRIC_TEMPLATES)}")
+
+
+def resolve_template(template: str | None, rubric: Rubric | None) -> str:
+    """The template of a run: the one asked for; with a rubric and no rubric template asked, absolute grading."""
+    if rubric is not None and (template is None or template == "judgelm"):
+        return ABSOLUTE
+    return template or "judgelm"

@@ -204,3 +204,14 @@ def load_rubric(path: str | Path) -> Rubric:
     if data is None:
         raise RubricError(f"{path}: the rubric file is empty")
     return rubric_from_dict(data, source=str(path))
+
+
+def as_rubric(value: Rubric | str | Path | dict[str, Any] | None) -> Rubric | None:
+    """A :class:`Rubric` from a rubric, a file path or a mapping (as in a rubric file); None stays None."""
+    if value is None or isinstance(value, Rubric):
+        return value
+    if isinstance(value, dict):
+        return rubric_from_dict(value)
+    if isinstance(value, (str, Path)):
+        return load_rubric(value)
+    raise RubricError(f"rubric: expected a file path, a mapping or a Rubric, got {type(value).__name__}")
