@@ -15,7 +15,7 @@ Rubric templates (``prometheus-*``): mini cannot read a rubric. It grades the an
 quality (against the reference when the prompt shows one) on its own 1..10 scale and maps that
 linearly onto the criterion's scale; the criterion's text and level descriptions change nothing.
 It says so once per run (a warning), and docs/judging.md shows what that is worth on the
-Prometheus items (close to the length baseline).
+640 Prometheus items, next to the length baseline and the GPT-4 ceiling.
 """
 
 from __future__ import annotations
@@ -34,8 +34,8 @@ from judgelm.prompts import PINNED_MODES  # noqa: E402  (single source: the temp
 
 #: what mini says when it is asked to grade against a rubric
 RUBRIC_NOTE = ("mini cannot grade against a rubric: it ignores the criteria and level descriptions and grades general "
-               "answer quality (against the reference when shown), mapped linearly onto the rubric's scale; its grades "
-               "track answer length about as well as the length baseline (docs/judging.md, rubric grading)")
+               "answer quality (against the reference when shown), mapped linearly onto the rubric's scale; docs/judging.md "
+               "(rubric grading) shows its figures next to the length baseline")
 
 
 class MiniEngine(Engine):
