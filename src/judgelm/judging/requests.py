@@ -104,9 +104,15 @@ def build_rubric_requests(
     Absolute grading shows one answer (mode ``single``), relative grading two (``pair``, both orders
     with ``swap``). The grade comes after the feedback, so requests are never ``fast``.
     """
-    from judgelm.prompts.prometheus import ABSOLUTE, criteria_for, render_rubric, wants_reference
+    from judgelm.prompts.prometheus import ABSOLUTE, RELATIVE, criteria_for, render_rubric, wants_reference
     from judgelm.prompts.render import presentation_orders
+    from judgelm.prompts.rubric import RubricError
 
+    wanted = 1 if template == ABSOLUTE else 2
+    if len(sample.answers) != wanted:
+        what = f"grades exactly 1 answer, got {len(sample.answers)} (use {RELATIVE} for two)" if wanted == 1 else \
+            f"compares exactly 2 answers, got {len(sample.answers)}"
+        raise RubricError(f"sample {sample.id!r}: {template} {what}")
     criteria = criteria_for(sample, rubric)
     show_reference = wants_reference(sample, rubric, reference)
     mode = "single" if template == ABSOLUTE else "pair"

@@ -13,7 +13,7 @@ A rubric file (YAML or JSON) holds one criterion or several::
                                           # true (required), false (never)
 
 A file that is one criterion (``name``/``description``/``levels`` at the top) is read the same way.
-Every error is one line naming the file and the field (``rubric.yaml: criteria[0].levels: missing score 3``).
+Every error is one line naming the file and the field (``rubric.yaml: field 'criteria[0].levels': missing score 3 …``).
 
 Prometheus items carry their rubric as text (``[criteria]\\nScore 1: …``); :func:`parse_rubric_text`
 reads it back into a :class:`Criterion`, and :func:`format_rubric` writes it out byte for byte.
@@ -112,44 +112,50 @@ def parse_rubric_text(text: str, name: str = SAMPLE_RUBRIC, where: str = "rubric
     return Criterion(name=name, description=head[1:-2], low=scores[0], high=scores[-1], levels=levels)
 
 
-def _criterion(raw: Any, where: str) -> Criterion:
+def _criterion(raw: Any, source: str, prefix: str) -> Criterion:
+    """One criterion mapping; errors read ``<source>: field '<prefix>levels': …``."""
+
+    def err(name: str, message: str) -> RubricError:
+        return RubricError(f"{source}: field '{prefix}{name}': {message}")
+
     if not isinstance(raw, dict):
-        raise RubricError(f"{where}: expected a mapping with name, description, levels")
+        raise RubricError(f"{source}: field '{prefix.rstrip('.') or 'criteria'}': expected a mapping with "
+                          f"name, description, levels")
     unknown = sorted(set(raw) - {"name", "description", "scale", "levels"})
     if unknown:
-        raise RubricError(f"{where}.{unknown[0]}: unknown field (expected name, description, scale, levels)")
+        raise err(str(unknown[0]), "unknown field (expected name, description, scale, levels)")
     name = raw.get("name")
     if not isinstance(name, str) or not NAME_RE.fullmatch(name):
-        raise RubricError(f"{where}.name: expected a name of letters, digits, '_', '.', '-', got {name!r}")
+        raise err("name", f"expected a name of letters, digits, '_', '.', '-', got {name!r}")
     description = raw.get("description")
     if not isinstance(description, str) or not description.strip():
-        raise RubricError(f"{where}.description: expected a non-empty string")
+        raise err("description", "expected a non-empty string")
     scale = raw.get("scale", list(DEFAULT_SCALE))
     if (not isinstance(scale, (list, tuple)) or len(scale) != 2
             or not all(isinstance(v, int) and not isinstance(v, bool) for v in scale) or scale[0] >= scale[1]):
-        raise RubricError(f"{where}.scale: expected [low, high], two integers with low < high, got {scale!r}")
+        raise err("scale", f"expected [low, high], two integers with low < high, got {scale!r}")
     low, high = int(scale[0]), int(scale[1])
     if high - low > 100:
-        raise RubricError(f"{where}.scale: {high - low + 1} levels is more than a rubric can describe (max 101)")
+        raise err("scale", f"{high - low + 1} levels is more than a rubric can describe (max 101)")
     raw_levels = raw.get("levels")
     if not isinstance(raw_levels, dict):
-        raise RubricError(f"{where}.levels: expected a mapping score -> description for {low}..{high}")
+        raise err("levels", f"expected a mapping score -> description for {low}..{high}")
     levels: dict[int, str] = {}
     for key, text in raw_levels.items():
         try:
             score = int(key)
         except (TypeError, ValueError):
-            raise RubricError(f"{where}.levels.{key}: level keys are integer scores") from None
-        if str(key).strip() != str(score) or isinstance(key, bool):
-            raise RubricError(f"{where}.levels.{key}: level keys are integer scores")
+            raise err(f"levels.{key}", "level keys are integer scores") from None
+        if isinstance(key, bool) or str(key).strip() != str(score):
+            raise err(f"levels.{key}", "level keys are integer scores")
         if not low <= score <= high:
-            raise RubricError(f"{where}.levels.{score}: outside the scale {low}..{high}")
+            raise err(f"levels.{score}", f"outside the scale {low}..{high}")
         if not isinstance(text, str) or not text.strip():
-            raise RubricError(f"{where}.levels.{score}: expected a non-empty description")
+            raise err(f"levels.{score}", "expected a non-empty description")
         levels[score] = text
     missing = [k for k in range(low, high + 1) if k not in levels]
     if missing:
-        raise RubricError(f"{where}.levels: missing score {missing[0]} (every score {low}..{high} needs a description)")
+        raise err("levels", f"missing score {missing[0]} (every score {low}..{high} needs a description)")
     return Criterion(name=name, description=description, low=low, high=high, levels=levels)
 
 
@@ -167,10 +173,10 @@ def rubric_from_dict(data: Any, source: str = "<rubric>") -> Rubric:
         items = data["criteria"]
         if not isinstance(items, list) or not items:
             raise RubricError(f"{source}: field 'criteria': expected a non-empty list of criteria")
-        criteria = [_criterion(c, f"{source}: field 'criteria[{i}]'") for i, c in enumerate(items)]
+        criteria = [_criterion(c, source, f"criteria[{i}].") for i, c in enumerate(items)]
     else:
         one = {k: v for k, v in data.items() if k != "reference"}
-        criteria = [_criterion(one, f"{source}: field '<top>'")]
+        criteria = [_criterion(one, source, "")]
     names = [c.name for c in criteria]
     dup = next((n for n in names if names.count(n) > 1), None)
     if dup is not None:
