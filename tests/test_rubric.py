@@ -169,6 +169,20 @@ def test_cli_judge_with_a_rubric_file_then_eval(shared_data: Path, tmp_path: Pat
     assert table.exit_code == 0 and "length → grade" in table.output and "ceiling (3 gold samples)" in table.output
 
 
+def test_the_shipped_example_rubric_grades_and_evaluates(tmp_path: Path, monkeypatch) -> None:
+    """examples/rubric: a user's rubric file and JSONL with per-criterion gold grades, judge then eval."""
+    monkeypatch.setenv("JUDGELM_CACHE_DIR", str(tmp_path / "cache"))
+    ex = Path(__file__).resolve().parents[1] / "examples" / "rubric"
+    out = tmp_path / "graded.jsonl"
+    res = run_cli("judge", ex / "answers.jsonl", "--rubric", ex / "helpfulness.yaml", "-o", out, "--no-progress")
+    assert res.exit_code == 0 and "judged 6 samples (12 requests)" in res.output, res.output
+    ev = run_cli("eval", "--gold", ex / "answers.jsonl", "--pred", out, "--json")
+    assert ev.exit_code == 0, ev.output
+    crit = json.loads(ev.output[ev.output.index("{"):])["criteria"]
+    assert crit["concision"]["scale"] == [1, 3] and crit["concision"]["gold_distribution"] == {"1": 2, "2": 0, "3": 4}
+    assert crit["helpfulness"]["judge"]["n"] == 6 and crit["helpfulness"]["ceiling"] is None
+
+
 def test_cli_prometheus_template_uses_each_items_own_rubric(shared_data: Path, tmp_path: Path, monkeypatch,
                                                             caplog) -> None:
     monkeypatch.setenv("JUDGELM_CACHE_DIR", str(tmp_path / "cache"))

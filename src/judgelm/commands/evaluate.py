@@ -92,6 +92,7 @@ def _grades(gold: Path, pred: Path, samples: list[Any], pred_format: str | None,
 def _grades_table(s: dict[str, Any]) -> None:
     """One table per criterion: the judge, the length baseline and the inter-annotator ceiling."""
     from rich.console import Console
+    from rich.markup import escape
     from rich.table import Table
 
     def f(x: float | None, pct: bool = False) -> str:
@@ -118,7 +119,7 @@ def _grades_table(s: dict[str, Any]) -> None:
         console.print(table)
         console.print(f"unparsed {c['unparsed']} · errors {c['errors']} · gold without prediction {c['missing']}",
                       style="dim")
-    console.print(s["gold_rule"], style="dim")
+    console.print(escape(s["gold_rule"]), style="dim")
 
 
 def main(

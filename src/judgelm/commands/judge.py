@@ -31,9 +31,9 @@ def main(
     judge: Annotated[Optional[str], typer.Option(
         "--judge", "-j", help="Judge spec: hf:BAAI/JudgeLM-7B-v1.0 | hf:./ckpt | hf:x.gguf | openai:gpt-4o | vllm:ID | mini | smol "
                               "(default: the built-in judge)")] = None,
-    template: Annotated[Optional[str], typer.Option(
+    template: Annotated[str, typer.Option(
         "--template", "-t", help="Prompt template: judgelm | pandalm | prometheus-absolute | prometheus-relative "
-                                 "(default: judgelm; prometheus-absolute with --rubric)")] = None,
+                                 "(--rubric grades with prometheus-absolute unless prometheus-relative is given)")] = "judgelm",
     rubric: Annotated[Optional[str], typer.Option(
         "--rubric", help="Rubric file (YAML/JSON: criteria, scale, a description per level): one grade per criterion "
                          "(prometheus-* templates; without it they use each sample's own rubric).")] = None,
