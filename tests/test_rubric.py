@@ -265,3 +265,22 @@ def test_http_judge_with_a_rubric(shared_data: Path, tmp_path: Path) -> None:
         assert r.status_code == 422 and "'criteria[0].levels': missing score 4" in r.json()["detail"]
     finally:
         srv.stop()
+
+
+def test_relative_rubric_grading_is_evaluated_per_criterion(shared_data: Path, tmp_path: Path, monkeypatch) -> None:
+    """Pairwise gold (PandaLM test set): prometheus-relative with two criteria, both orders, then eval."""
+    monkeypatch.setenv("JUDGELM_CACHE_DIR", str(tmp_path / "cache"))
+    (tmp_path / "r.yaml").write_text(YAML, encoding="utf-8")
+    data = shared_data / "pandalm" / "testset-v1.json"
+    out = tmp_path / "rel.jsonl"
+    res = run_cli("judge", data, "--rubric", tmp_path / "r.yaml", "-t", "prometheus-relative", "--swap",
+                  "--limit", "12", "-o", out, "--no-progress")
+    assert res.exit_code == 0 and "judged 12 samples (48 requests)" in res.output, res.output
+    assert "criterion helpfulness: preferred answer 1" in res.output
+    rows = [json.loads(line) for line in out.read_text().splitlines()]
+    assert {r["template"] for r in rows} == {"prometheus-relative"} and all(r["verdict"] in (1, 2) for r in rows)
+    ev = run_cli("eval", "--gold", data, "--pred", out, "--json", "--bootstrap", "20")
+    assert ev.exit_code == 0, ev.output
+    crit = json.loads(ev.output[ev.output.index("{"):])["criteria"]
+    assert set(crit) == {"helpfulness", "concision"} and crit["helpfulness"]["n"] == 12
+    assert crit["helpfulness"]["n_swap"] == 12 and "consistency" in crit["helpfulness"]

@@ -89,6 +89,28 @@ def _grades(gold: Path, pred: Path, samples: list[Any], pred_format: str | None,
     _grades_table(summary)
 
 
+def _per_criterion(by_criterion: dict[str, list[Any]], samples: list[Any], swapped: Any, gold: Path, pred: Path,
+                   unparsed: str, n_boot: int, seed: int, as_json: bool, report: Path | None) -> None:
+    """Pairwise evaluation of relative rubric grading, criterion by criterion (a report folder each)."""
+    from judgelm.evaluation.evaluate import evaluate
+
+    if swapped is not None:
+        raise fail("--pred-swapped: rubric predictions hold both orders in one file (judge with --swap)", 2)
+    out: dict[str, Any] = {"gold": str(gold), "pred": str(pred), "criteria": {}}
+    for name, preds in by_criterion.items():
+        result = evaluate(samples, preds, None, unparsed=unparsed, n_boot=n_boot, seed=seed)  # type: ignore[arg-type]
+        result.summary["judge"] = f"{result.summary['judge']} · criterion {name}"
+        if report is not None:
+            from judgelm.report import write_report
+
+            result.summary["report"] = str(write_report(result, report / name))
+        out["criteria"][name] = result.summary
+        if not as_json:
+            _table(result.summary)
+    if as_json:
+        typer.echo(json.dumps(out, indent=2))
+
+
 def _grades_table(s: dict[str, Any]) -> None:
     """One table per criterion: the judge, the length baseline and the inter-annotator ceiling."""
     from rich.console import Console
@@ -141,7 +163,7 @@ def main(
     from judgelm.data.intake import read_input, require_gold
     from judgelm.data.predictions import read_predictions
     from judgelm.evaluation.evaluate import evaluate
-    from judgelm.evaluation.grades import holds_grades
+    from judgelm.evaluation.grades import holds_grades, split_by_criterion
     try:
         intake = read_input(gold, gold_format, skip_bad=skip_bad, encoding=encoding)
         samples = intake.samples
@@ -153,6 +175,11 @@ def main(
         predictions = read_predictions(pred, fmt=pred_format, encoding=encoding)  # type: ignore[arg-type]
         swapped = (read_predictions(pred_swapped, fmt=pred_format, encoding=encoding)  # type: ignore[arg-type]
                    if pred_swapped else None)
+        by_criterion = split_by_criterion(predictions)
+        if by_criterion:  # relative rubric grading: one pairwise evaluation per criterion
+            _per_criterion(by_criterion, samples, swapped, gold, pred, unparsed.value, n_boot, seed, as_json, report)
+            echo_rejects(intake, report, folder=True, err=True)
+            return
         result = evaluate(samples, predictions, swapped, unparsed=unparsed.value, n_boot=n_boot, seed=seed)  # type: ignore[arg-type]
     except (DataError, ValueError) as exc:
         raise fail(exc, 2) from None

@@ -157,8 +157,9 @@ def main(
         f"  output {s.output}  (state {s.state})"
     )
     for name, c in s.criteria.items():  # rubric runs: one line per criterion
-        mean = "-" if c["mean"] is None else f"{c['mean']:.2f}"
-        typer.echo(f"  criterion {name}: mean grade {mean}, ok {c['ok']}, unparsed {c['unparsed']}, errors {c['errors']}")
+        told = (f"mean grade {c['mean']:.2f}" if c["mean"] is not None else
+                "preferred " + (", ".join(f"{k} {n}" for k, n in sorted(c["preferred"].items())) or "-"))
+        typer.echo(f"  criterion {name}: {told}, ok {c['ok']}, unparsed {c['unparsed']}, errors {c['errors']}")
     echo_rejects(intake, output)
     if s.errors:
         top = "; ".join(f"{n}× {m}" for m, n in s.error_messages.items())

@@ -44,6 +44,16 @@ def holds_grades(samples: Sequence[Sample]) -> bool:
     return bool(graded) and not with_verdict and all(len(s.answers) == 1 for s in graded)
 
 
+def split_by_criterion(predictions: Sequence[Judgement]) -> dict[str, list[Judgement]]:
+    """Rubric predictions grouped by ``metadata.criterion`` (file order); empty when none has a criterion."""
+    if not any(j.metadata.get("criterion") is not None for j in predictions):
+        return {}
+    groups: dict[str, list[Judgement]] = {}
+    for j in predictions:
+        groups.setdefault(str(j.metadata.get("criterion") or NO_CRITERION), []).append(j)
+    return groups
+
+
 def gold_grade(sample: Sample, criterion: str) -> float | None:
     """The sample's gold grade on ``criterion`` (see the module docstring), None when it has none."""
     per = sample.metadata.get("gold_grades")

@@ -67,7 +67,8 @@ class RunSummary:
     state: str | None = None
     judge: str = ""
     error_messages: dict[str, int] = field(default_factory=dict)
-    #: rubric runs: per criterion, {"ok", "unparsed", "errors", "mean"} (mean of the parsed grades)
+    #: rubric runs: per criterion, {"ok", "unparsed", "errors", "mean" (of the parsed grades), "preferred"
+    #: (relative grading: wins per answer, original order)}
     criteria: dict[str, dict[str, Any]] = field(default_factory=dict)
     #: the run's judgements in request order (what the output file holds), for callers that go on
     judgements: list[Judgement] = field(default_factory=list, repr=False)
@@ -177,17 +178,21 @@ def _tally(summary: RunSummary, judgements: Iterable[Judgement]) -> None:
 
 
 def criterion_tally(judgements: Iterable[Judgement]) -> dict[str, dict[str, Any]]:
-    """Per rubric criterion: how many grades parsed, were unparsed or failed, and their mean."""
+    """Per rubric criterion: how many grades parsed, were unparsed or failed, their mean (absolute grading)
+    and how often each answer was preferred (relative grading)."""
     out: dict[str, dict[str, Any]] = {}
     grades: dict[str, list[float]] = {}
     for j in judgements:
         name = j.metadata.get("criterion")
         if name is None:
             continue
-        row = out.setdefault(name, {"ok": 0, "unparsed": 0, "errors": 0, "mean": None})
+        row = out.setdefault(name, {"ok": 0, "unparsed": 0, "errors": 0, "mean": None, "preferred": {}})
         row[{ParseStatus.OK: "ok", ParseStatus.UNPARSED: "unparsed"}.get(j.status, "errors")] += 1
         if j.status == ParseStatus.OK and j.scores and j.verdict is None:
             grades.setdefault(name, []).extend(j.scores)
+        elif j.status == ParseStatus.OK and j.verdict is not None:  # relative grading: which answer won
+            key = "tie" if j.verdict == 0 else f"answer {j.verdict}"
+            row["preferred"][key] = row["preferred"].get(key, 0) + 1
     for name, values in grades.items():
         out[name]["mean"] = round(sum(values) / len(values), 4)
     return out
