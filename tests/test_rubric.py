@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import logging
+import time
 from pathlib import Path
 
 import httpx
@@ -153,6 +154,9 @@ def test_cli_judge_with_a_rubric_file_then_eval(shared_data: Path, tmp_path: Pat
     assert res.exit_code == 0, res.output
     assert "judged 30 samples (60 requests)" in res.output
     assert "criterion helpfulness: mean grade" in res.output and "criterion concision: mean grade" in res.output
+    again = run_cli("judge", data, "--rubric", tmp_path / "helpfulness.yaml", "-o", out, "--limit", "30",
+                    "--no-progress")  # the same command: every (sample, criterion) is already in the state
+    assert again.exit_code == 0 and "engine calls 0, from cache 0, resumed 60" in again.output, again.output
     rows = [json.loads(line) for line in out.read_text().splitlines()]
     assert [r["metadata"]["criterion"] for r in rows[:2]] == ["helpfulness", "concision"]
     assert all(r["template"] == "prometheus-absolute" and r["reference_used"] for r in rows)
@@ -259,6 +263,19 @@ def test_http_judge_with_a_rubric(shared_data: Path, tmp_path: Path) -> None:
         assert 1 <= body["criteria"]["concision"]["scores"][0] <= 3 and body["criteria"]["concision"]["scale"] == [1, 3]
         own = httpx.post(srv.url + "/v1/judge", json={"sample": sample, "template": "prometheus-absolute"}, timeout=120)
         assert own.status_code == 200 and list(own.json()["criteria"]) == ["rubric"]
+        # a durable job on Prometheus items, each graded on its own rubric
+        items = json.loads((shared_data / "prometheus" / "vicuna_eval.json").read_text(encoding="utf-8"))[:3]
+        r = httpx.post(srv.url + "/v1/jobs", params={"template": "prometheus-absolute"}, json=items, timeout=60)
+        assert r.status_code == 201, r.text
+        job = r.json()
+        for _ in range(240):
+            state = httpx.get(f"{srv.url}/v1/jobs/{job['id']}").json()
+            if state["status"] not in ("queued", "running"):
+                break
+            time.sleep(0.5)
+        assert state["status"] == "done", state
+        rows = [json.loads(x) for x in httpx.get(f"{srv.url}/v1/jobs/{job['id']}/results", timeout=60).text.splitlines()]
+        assert len(rows) == 3 and all(r["metadata"]["criterion"] == "rubric" and r["status"] == "ok" for r in rows)
         bad = json.loads(json.dumps(RUBRIC))
         del bad["criteria"][0]["levels"]["4"]
         r = httpx.post(srv.url + "/v1/judge", json={"sample": sample, "rubric": bad}, timeout=60)
