@@ -15,7 +15,7 @@ from support import Server, run_cli
 from judgelm.engines.base import EngineOutput
 from judgelm.judging.requests import build_requests, to_judgement
 from judgelm.prompts.parsing import parse_prometheus_absolute, parse_prometheus_relative
-from judgelm.prompts.rubric import RubricError, load_rubric, rubric_from_dict
+from judgelm.prompts.rubric import RubricError, load_rubric, load_rubrics, rubric_from_dict
 from judgelm.schema import Answer, ParseStatus, Sample
 
 LEVELS5 = {1: "Ignores the request.", 2: "Misses its point.", 3: "Addresses it with gaps.", 4: "Minor gaps.",
@@ -61,6 +61,11 @@ def test_yaml_and_json_rubric_files_read_alike(tmp_path: Path) -> None:
     assert (a.criteria[1].low, a.criteria[1].high, a.criteria[1].levels[2]) == (1, 3, "Some filler.")
     one = rubric_from_dict({"name": "x", "description": "d", "levels": LEVELS5})  # one criterion at the top
     assert one.names == ["x"] and one.reference == "auto"
+    (tmp_path / "x.json").write_text(json.dumps({"name": "x", "description": "d", "levels": LEVELS5}), encoding="utf-8")
+    both = load_rubrics([tmp_path / "r.yaml", tmp_path / "x.json"])  # several files: their criteria in order
+    assert both.names == ["helpfulness", "concision", "x"]
+    with pytest.raises(RubricError, match=r"x\.json: field 'criteria': the name 'x' is also used in .*x\.json"):
+        load_rubrics([tmp_path / "x.json", tmp_path / "x.json"])
 
 
 @pytest.mark.parametrize("change, message", [
@@ -187,6 +192,20 @@ def test_the_shipped_example_rubric_grades_and_evaluates(tmp_path: Path, monkeyp
     assert crit["helpfulness"]["judge"]["n"] == 6 and crit["helpfulness"]["ceiling"] is None
 
 
+def test_several_rubric_files_in_one_run(tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.setenv("JUDGELM_CACHE_DIR", str(tmp_path / "cache"))
+    ex = Path(__file__).resolve().parents[1] / "examples" / "rubric"
+    (tmp_path / "tone.json").write_text(json.dumps({"name": "tone", "description": "Is it polite?", "scale": [0, 1],
+                                                    "levels": {"0": "Rude.", "1": "Polite."}}), encoding="utf-8")
+    out = tmp_path / "o.jsonl"
+    res = run_cli("judge", ex / "answers.jsonl", "--rubric", ex / "helpfulness.yaml", "--rubric", tmp_path / "tone.json",
+                  "-o", out, "--no-progress")
+    assert res.exit_code == 0 and "judged 6 samples (18 requests)" in res.output, res.output
+    rows = [json.loads(line) for line in out.read_text().splitlines()]
+    assert [r["metadata"]["criterion"] for r in rows[:3]] == ["helpfulness", "concision", "tone"]
+    assert all(r["scores"][0] in (0.0, 1.0) for r in rows if r["metadata"]["criterion"] == "tone")
+
+
 def test_cli_prometheus_template_uses_each_items_own_rubric(shared_data: Path, tmp_path: Path, monkeypatch,
                                                             caplog) -> None:
     monkeypatch.setenv("JUDGELM_CACHE_DIR", str(tmp_path / "cache"))
@@ -214,6 +233,9 @@ def test_cli_rubric_errors_are_one_line(shared_data: Path, tmp_path: Path) -> No
     (tmp_path / "ok.yaml").write_text(YAML, encoding="utf-8")
     res = run_cli("judge", pairs, "--rubric", tmp_path / "ok.yaml", "-o", tmp_path / "o")
     assert res.exit_code != 0 and "grades exactly 1 answer, got 2 (use prometheus-relative" in res.output
+    res = run_cli("judge", pairs, "--rubric", tmp_path / "ok.yaml", "-t", "prometheus-relative", "-m", "single",
+                  "-o", tmp_path / "o")
+    assert res.exit_code == 2 and "--mode: prometheus-relative fixes its mode" in res.output
 
 
 def test_render_shows_the_rubric_prompt(shared_data: Path) -> None:

@@ -34,9 +34,9 @@ def main(
     template: Annotated[str, typer.Option(
         "--template", "-t", help="Prompt template: judgelm | pandalm | prometheus-absolute | prometheus-relative "
                                  "(--rubric grades with prometheus-absolute unless prometheus-relative is given)")] = "judgelm",
-    rubric: Annotated[Optional[str], typer.Option(
-        "--rubric", help="Rubric file (YAML/JSON: criteria, scale, a description per level): one grade per criterion "
-                         "(prometheus-* templates; without it they use each sample's own rubric).")] = None,
+    rubric: Annotated[Optional[list[str]], typer.Option(
+        "--rubric", help="Rubric file (YAML/JSON: criteria, scale, a description per level), repeatable: one grade per "
+                         "criterion (prometheus-* templates; without it they use each sample's own rubric).")] = None,
     mode: Annotated[Optional[ModeChoice], typer.Option(
         "--mode", "-m", help="pair | single | multi | vqa (default: single for 1 answer, pair for 2, multi beyond; "
                              "multi-turn samples are judged with their history in any mode)")] = None,
@@ -86,14 +86,17 @@ def main(
     for noisy in ("httpx", "httpx2", "httpcore"):  # one INFO line per API call drowns the progress bar
         if logging.getLogger().getEffectiveLevel() > logging.DEBUG:
             logging.getLogger(noisy).setLevel(logging.WARNING)
-    from judgelm.prompts.prometheus import resolve_template
-    from judgelm.prompts.rubric import RubricError, load_rubric
+    from judgelm.prompts.prometheus import is_rubric_template, resolve_template
+    from judgelm.prompts.rubric import RubricError, load_rubrics
 
     try:
-        rubric_obj = load_rubric(rubric) if rubric else None
+        rubric_obj = load_rubrics(list(rubric)) if rubric else None
     except RubricError as exc:
         raise fail(exc, 2) from None
     template = resolve_template(template, rubric_obj)
+    if mode is not None and is_rubric_template(template):
+        raise fail(f"--mode: {template} fixes its mode (prometheus-absolute grades 1 answer, prometheus-relative "
+                   f"compares 2); leave --mode out", 2)
     spec = judge or DEFAULT_JUDGE
     try:
         kind, _ = parse_spec(spec)

@@ -77,9 +77,9 @@ def main(
     skip_bad: SkipBadOption = False,
     encoding: EncodingOption = "utf-8",
     output: Annotated[str, typer.Option("--output", "-o", help="Output JSONL ('-' = stdout).")] = "-",
-    rubric: Annotated[Optional[str], typer.Option(
-        "--rubric", help="Rubric file (YAML/JSON) for the prometheus-* templates (default: the samples' own rubric); "
-                         "implies prometheus-absolute.")] = None,
+    rubric: Annotated[Optional[list[str]], typer.Option(
+        "--rubric", help="Rubric file (YAML/JSON), repeatable, for the prometheus-* templates (default: the samples' "
+                         "own rubric); implies prometheus-absolute.")] = None,
 ) -> None:
     """Write the exact prompt each sample gives a judge: {id, template, mode, order, reference, prompt} per line."""
     from judgelm.data.errors import DataError
@@ -87,16 +87,18 @@ def main(
     from judgelm.prompts import MODES
 
     from judgelm.prompts.prometheus import is_rubric_template, resolve_template
-    from judgelm.prompts.rubric import RubricError, load_rubric
+    from judgelm.prompts.rubric import RubricError, load_rubrics
 
     try:
-        rubric_obj = load_rubric(rubric) if rubric else None
+        rubric_obj = load_rubrics(list(rubric)) if rubric else None
     except RubricError as exc:
         raise fail(exc, 2) from None
     t = resolve_template(template.value, rubric_obj)
     m = mode.value if mode is not None else None
     if is_rubric_template(t):
-        m = None  # the rubric templates fix their mode (absolute: single, relative: pair)
+        if m is not None:
+            raise typer.BadParameter(f"{t} fixes its mode (absolute grades 1 answer, relative compares 2)",
+                                     param_hint="--mode")
     elif m is not None and m not in MODES[t]:
         raise typer.BadParameter(f"template {t!r} supports {', '.join(MODES[t])}", param_hint="--mode")
     if reference and t == "pandalm":

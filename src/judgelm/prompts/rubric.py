@@ -212,10 +212,37 @@ def load_rubric(path: str | Path) -> Rubric:
     return rubric_from_dict(data, source=str(path))
 
 
-def as_rubric(value: Rubric | str | Path | dict[str, Any] | None) -> Rubric | None:
-    """A :class:`Rubric` from a rubric, a file path or a mapping (as in a rubric file); None stays None."""
+def merge_rubrics(rubrics: list[Rubric]) -> Rubric:
+    """Several rubrics as one run's rubric: their criteria in order (names unique across files); the
+    files must agree on ``reference``."""
+    if not rubrics:
+        raise RubricError("no rubric given")
+    names: dict[str, str] = {}
+    for r in rubrics:
+        for c in r.criteria:
+            if c.name in names:
+                raise RubricError(f"{r.source}: field 'criteria': the name {c.name!r} is also used in {names[c.name]}")
+            names[c.name] = r.source
+    settings = {r.reference for r in rubrics}
+    if len(settings) > 1:
+        raise RubricError(f"{rubrics[-1].source}: field 'reference': the rubric files disagree "
+                          f"({', '.join(f'{r.source}: {r.reference}' for r in rubrics)})")
+    return Rubric(criteria=tuple(c for r in rubrics for c in r.criteria), reference=rubrics[0].reference,
+                  source=" + ".join(r.source for r in rubrics))
+
+
+def load_rubrics(paths: list[str | Path]) -> Rubric:
+    """One or more rubric files as one run's rubric (:func:`merge_rubrics`)."""
+    return merge_rubrics([load_rubric(p) for p in paths])
+
+
+def as_rubric(value: Rubric | str | Path | dict[str, Any] | list[Any] | None) -> Rubric | None:
+    """A :class:`Rubric` from a rubric, a file path, a mapping (as in a rubric file) or a list of those
+    (merged); None stays None."""
     if value is None or isinstance(value, Rubric):
         return value
+    if isinstance(value, (list, tuple)):
+        return merge_rubrics([r for r in (as_rubric(v) for v in value) if r is not None])
     if isinstance(value, dict):
         return rubric_from_dict(value)
     if isinstance(value, (str, Path)):
