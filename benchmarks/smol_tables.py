@@ -18,7 +18,7 @@ import re
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
-CARD = REPO / "src" / "judgelm" / "assets" / "smol" / "MODEL_CARD.md"
+CARD = REPO / "docs" / "smol-model-card.md"
 NAMES = {
     "pandalm_test": "PandaLM test (3-way)",
     "llmbar_natural": "LLMBar Natural",
