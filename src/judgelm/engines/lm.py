@@ -71,6 +71,9 @@ class LMEngine(Engine):
         self.mini = MiniJudge.load(MINI_DIR, encoder=encoder, threads=threads) if "mini" in self.head.features else None
         self.ties = bool(ties)
         self.name = f"lm:{target}" if target else "lm"
+        from judgelm.reading.head import needs_expert
+
+        self.expert = needs_expert(self.head.features)
         self._warned_rubric = False
         self.center = float(meta.get("utility_center", 0.0))
         self.spread = float(meta.get("utility_spread", 1.0)) or 1.0
@@ -91,7 +94,7 @@ class LMEngine(Engine):
 
         t0 = time.perf_counter()
         problems = [problem_from_sample(r.sample, reference=r.reference_used) for r in requests]
-        evidence = gather(problems, self.scorer, self.mini, progress=len(requests) > 64)
+        evidence = gather(problems, self.scorer, self.mini, progress=len(requests) > 64, expert=self.expert)
         per = (time.perf_counter() - t0) / max(1, len(requests))
         out = []
         for req, ev in zip(requests, evidence):
