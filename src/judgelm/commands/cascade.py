@@ -20,7 +20,7 @@ from typing import Annotated, Any, Optional
 import typer
 
 from judgelm.commands.errors import fail
-from judgelm.commands.options import EncodingOption, SkipBadOption, echo_rejects
+from judgelm.commands.options import EncodingOption, MapOption, SkipBadOption, echo_rejects
 
 log = logging.getLogger(__name__)
 
@@ -100,12 +100,13 @@ def _guaranteed(a: dict[str, Any]) -> None:
     common = dict(reference=a["reference"], cache=not a["no_cache"])
     engines: list[Any] = []
     with _closing(engines):  # every input is read and checked before an engine is loaded
-        intake = read_input(a["input"], a["format"], skip_bad=a["skip_bad"], limit=a["limit"], encoding=a["encoding"])
+        intake = read_input(a["input"], a["format"], skip_bad=a["skip_bad"], limit=a["limit"], encoding=a["encoding"],
+                            mapping=a["map_"])
         samples = intake.samples
         try:
             n_cal = float(cal_arg)
         except ValueError:
-            calib_intake = read_input(cal_arg, skip_bad=a["skip_bad"], encoding=a["encoding"])
+            calib_intake = read_input(cal_arg, skip_bad=a["skip_bad"], encoding=a["encoding"], mapping=a["map_"])
             intake.rejects.add(calib_intake.rejects.errors)
             calibration: Any = calib_intake.samples
         else:
@@ -182,6 +183,7 @@ def main(
     stage2_template: Annotated[Optional[str], typer.Option("--stage2-template", help="Stage-2 template (default: --template).")] = None,
     reference: Annotated[bool, typer.Option("--reference", help="Show the reference answer to both judges.")] = False,
     format: Annotated[Optional[str], typer.Option("--format", "-f", help="Input format name (default: detect).")] = None,
+    map_: MapOption = None,
     limit: Annotated[Optional[int], typer.Option("--limit", min=1, help="Only the first N samples.")] = None,
     skip_bad: SkipBadOption = False,
     encoding: EncodingOption = "utf-8",
@@ -257,12 +259,12 @@ def main(
 
     engines: list[Any] = []
     with _closing(engines):  # every input is read and checked before an engine is loaded
-        intake = read_input(input, format, skip_bad=skip_bad, limit=limit, encoding=encoding)
+        intake = read_input(input, format, skip_bad=skip_bad, limit=limit, encoding=encoding, mapping=map_)
         samples = intake.samples
         calib = None
         evaluate_ids = None
         if calibration:
-            calib_intake = read_input(calibration, skip_bad=skip_bad, encoding=encoding)
+            calib_intake = read_input(calibration, skip_bad=skip_bad, encoding=encoding, mapping=map_)
             intake.rejects.add(calib_intake.rejects.errors)
             calib = calib_intake.samples
         elif calib_fraction:

@@ -10,7 +10,7 @@ from typing import Annotated, Optional
 import typer
 
 from judgelm.commands.errors import fail
-from judgelm.commands.options import EncodingOption
+from judgelm.commands.options import EncodingOption, MapOption
 
 logger = logging.getLogger(__name__)
 
@@ -33,9 +33,7 @@ def main(
         help="Input format (default: detected): judgelm, pandalm, alpaca_eval, llmbar, autoj, arena_bench, "
              "prometheus, mmvet, canonical, mapped.",
     )] = None,
-    map_: Annotated[
-        Optional[str], typer.Option("--map", help="Column mapping, e.g. question=prompt,answers=a|b,gold=winner.")
-    ] = None,
+    map_: MapOption = None,
     skip_bad: Annotated[bool, typer.Option("--skip-bad", help="Skip malformed rows, report each one.")] = False,
     limit: Annotated[Optional[int], typer.Option(help="Stop after N samples.")] = None,
     split: Annotated[Optional[str], typer.Option(help="Hugging Face dataset split.")] = None,

@@ -16,7 +16,7 @@ from typing import Annotated, Any, Optional
 import typer
 
 from judgelm.commands.errors import fail
-from judgelm.commands.options import EncodingOption, SkipBadOption, echo_rejects
+from judgelm.commands.options import EncodingOption, MapOption, SkipBadOption, echo_rejects
 
 logger = logging.getLogger(__name__)
 
@@ -81,6 +81,7 @@ def main(
     as_json: Annotated[bool, typer.Option("--json", help="Print the result as one JSON object.")] = False,
     report: Annotated[Optional[Path], typer.Option("--report", help="Write an HTML report to DIR/index.html.")] = None,
     gold_format: Annotated[Optional[str], typer.Option("--gold-format", help="Format of --gold (default: detected).")] = None,
+    map_: MapOption = None,
     pred_format: Annotated[Optional[str], typer.Option("--pred-format", help="judgement, pandalm, gpt or verdicts (default: detected).")] = None,
     n_boot: Annotated[int, typer.Option("--bootstrap", help="Bootstrap resamples for the 95% intervals.")] = 1000,
     seed: Annotated[int, typer.Option("--seed", help="Seed of the bootstrap.")] = 0,
@@ -93,7 +94,7 @@ def main(
     from judgelm.data.predictions import read_predictions
     from judgelm.evaluation.evaluate import evaluate
     try:
-        intake = read_input(gold, gold_format, skip_bad=skip_bad, encoding=encoding)
+        intake = read_input(gold, gold_format, skip_bad=skip_bad, encoding=encoding, mapping=map_)
         samples = intake.samples
         require_gold(samples, gold, intake.formats)
         predictions = read_predictions(pred, fmt=pred_format, encoding=encoding)  # type: ignore[arg-type]

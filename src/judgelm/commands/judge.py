@@ -15,6 +15,7 @@ from judgelm.commands.errors import fail
 from judgelm.commands.options import (
     ApiChoice,
     EncodingOption,
+    MapOption,
     ModeChoice,
     SkipBadOption,
     default_judge_missing,
@@ -47,6 +48,7 @@ def main(
     ray_address: Annotated[Optional[str], typer.Option("--ray-address", help="Join this Ray cluster ('auto' ok).")] = None,
     limit: Annotated[Optional[int], typer.Option("--limit", min=1, help="Judge only the first N samples.")] = None,
     format: Annotated[Optional[str], typer.Option("--format", "-f", help="Input format name (default: detect).")] = None,
+    map_: MapOption = None,
     skip_bad: SkipBadOption = False,
     encoding: EncodingOption = "utf-8",
     no_cache: Annotated[bool, typer.Option("--no-cache", help="Neither read nor write the response cache.")] = False,
@@ -96,7 +98,7 @@ def main(
             raise fail(f"--no-ties needs the built-in judge (mini); {spec} decides ties itself")
         options["ties"] = False
     try:  # the whole input is read and checked before a model is loaded
-        intake = read_input(input, format, skip_bad=skip_bad, limit=limit, encoding=encoding)
+        intake = read_input(input, format, skip_bad=skip_bad, limit=limit, encoding=encoding, mapping=map_)
     except DataError as exc:
         raise fail(exc, 2) from None
     except ValueError as exc:  # unknown format or encoding

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from enum import Enum
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Optional
 
 import typer
 
@@ -47,6 +47,22 @@ SkipBadOption = Annotated[bool, typer.Option(
     "--skip-bad", help="Process the good rows of an input with a few bad ones; every bad row is named "
                        "(file:line: field: cause) in the summary and written to *.rejected.jsonl beside the "
                        "output. Without it the first bad row stops the run before any work.")]
+def _check_map(value: str | None) -> str | None:
+    """``--map`` is checked when the flags are parsed (judgelm.data.mapping.parse_mapping, the one parser)."""
+    if value is not None:
+        from judgelm.data.mapping import parse_mapping
+
+        try:
+            parse_mapping(value)
+        except ValueError as exc:
+            raise typer.BadParameter(str(exc)) from None
+    return value
+
+
+MapOption = Annotated[Optional[str], typer.Option(
+    "--map", callback=_check_map,
+    help="Column mapping for files of no known format (CSV, TSV, JSON, JSONL, Parquet, hf:DATASET), quoted: "
+         "--map 'question=prompt,answers=resp_a|resp_b,gold=winner' (docs/data.md#column-mapping).")]
 EncodingOption = Annotated[str, typer.Option(
     "--encoding", help="Text encoding of the input files (gzip is unpacked; a UTF-8 BOM is ignored), "
                        "e.g. latin-1, cp1252, utf-16.")]

@@ -10,20 +10,21 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal, overload
 
 from judgelm.engines.base import Engine
 from judgelm.judging.runner import RunSummary, judge_samples, run_judge
-from judgelm.schema import Answer, Judgement, Sample
+from judgelm.schema import Judgement, Sample
 
 
 def as_sample(item: Sample | dict[str, Any], index: int = 0) -> Sample:
-    """A :class:`Sample`, or a plain dict with ``question`` and ``answers`` (strings or answer dicts)."""
+    """A :class:`Sample`, or a plain dict of the same shape (docs/formats.md): ``question`` and
+    ``answers`` (strings or answer objects); ``id`` optional (default: the position, ``"0"``, ``"1"`` …)."""
     if isinstance(item, Sample):
         return item
     data = dict(item)
-    data.setdefault("id", str(index))
-    data["answers"] = [Answer(text=a) if isinstance(a, str) else a for a in data.get("answers", [])]
+    if data.get("id") in (None, ""):
+        data["id"] = str(index)
     return Sample.model_validate(data)
 
 
@@ -53,10 +54,18 @@ class Judge:
     def name(self) -> str:
         return self.engine.name
 
-    def judge(self, sample: Sample | dict[str, Any], *, swap: bool = False, **settings: Any) -> list[Judgement]:
-        """One sample: one :class:`Judgement` per presentation order (two with ``swap``), each in the
-        sample's ORIGINAL answer order."""
-        return self.judge_many([sample], swap=swap, **settings)
+    @overload
+    def judge(self, sample: Sample | dict[str, Any], *, swap: Literal[False] = False, **settings: Any) -> Judgement: ...
+
+    @overload
+    def judge(self, sample: Sample | dict[str, Any], *, swap: Literal[True], **settings: Any) -> tuple[Judgement, Judgement]: ...
+
+    def judge(self, sample: Sample | dict[str, Any], *, swap: bool = False,
+              **settings: Any) -> Judgement | tuple[Judgement, Judgement]:
+        """One sample → one :class:`Judgement` (in the sample's ORIGINAL answer order); with ``swap``
+        the pair ``(as given, swapped)``, both mapped back to the original order."""
+        out = self.judge_many([sample], swap=swap, **settings)
+        return (out[0], out[1]) if swap else out[0]
 
     def judge_many(self, samples: Iterable[Sample | dict[str, Any]], *, swap: bool = False,
                    batch_size: int | None = None, **settings: Any) -> list[Judgement]:

@@ -39,7 +39,7 @@ from judgelm.serve.security import APIKeyMiddleware, BodyLimitMiddleware
 from judgelm.serve.service import JudgeOptions, JudgeService, summarize
 from judgelm.serve.settings import ServeSettings
 from judgelm.serve.telemetry import ServerMetrics
-from judgelm.serve.uploads import parse_upload
+from judgelm.serve.uploads import parse_upload, upload_stem
 
 logger = logging.getLogger(__name__)
 
@@ -253,12 +253,14 @@ def create_app(engine: Engine, settings: ServeSettings | None = None) -> FastAPI
             if upload is None or isinstance(upload, str):
                 raise HTTPException(422, "multipart upload needs a file field named 'file'")
             data, filename = await upload.read(), upload.filename or "upload.jsonl"
-        else:
+            stem = upload_stem(filename)
+        else:  # a bare body: ids derive from the job's name when one is given
             data, filename = await request.body(), "request body"
+            stem = upload_stem(name)
         rejected: list[Any] = []
         try:
             samples = await anyio.to_thread.run_sync(
-                lambda: parse_upload(data, filename, format, skip_bad, rejected, mapping=map))
+                lambda: parse_upload(data, filename, format, skip_bad, rejected, mapping=map, stem=stem, content_type=ctype))
         except DataError:
             raise  # answered by the invalid_data handler: names the upload, line and field
         except ValueError as exc:  # an unknown format, a bad column mapping, a mapping with another format
