@@ -26,7 +26,7 @@ from fastapi.responses import (
     RedirectResponse,
     StreamingResponse,
 )
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from judgelm.data.errors import DataError
 from judgelm.engines.base import CONTEXT_EXCEEDED, Engine
@@ -61,6 +61,14 @@ class JudgeBody(BaseModel):
     both_orders: bool = False
     fast: bool | None = Field(default=None, description="scores only, no explanation")
     max_new_tokens: int | None = Field(default=None, ge=1)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _sample_id_optional(cls, data: Any) -> Any:
+        """``sample`` takes the one sample shape (docs/formats.md): its id is optional here too."""
+        if isinstance(data, dict) and isinstance(data.get("sample"), dict) and data["sample"].get("id") in (None, ""):
+            data = {**data, "sample": {**data["sample"], "id": data.get("id", "request")}}
+        return data
 
     def to_sample(self) -> Sample:
         if self.sample is not None:
