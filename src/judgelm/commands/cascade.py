@@ -44,16 +44,13 @@ def _closing(engines: list[Any]) -> Iterator[None]:
 
 
 def _engine(spec: str, prefix: str, opts: dict[str, Any]) -> Any:
-    from judgelm.commands.options import engine_options
-    from judgelm.engines import load_engine, parse_spec
+    from judgelm.commands.options import checked_spec, engine_options
+    from judgelm.engines import load_engine
 
-    try:
-        kind, _ = parse_spec(spec)
-    except ValueError as exc:
-        raise typer.BadParameter(str(exc), param_hint=f"--{prefix}") from None
+    kind, _ = checked_spec(spec, f"--{prefix}")
     try:
         return load_engine(spec, **engine_options(kind, **opts))
-    except (ValueError, ModuleNotFoundError, OSError) as exc:  # OSError: weights not found
+    except (ValueError, ImportError, OSError) as exc:  # OSError: weights not found
         raise fail(f"--{prefix} {spec}: {exc}") from None
 
 
@@ -235,6 +232,16 @@ def main(
     from judgelm.data.intake import read_input
     from judgelm.engines import DEFAULT_JUDGE
 
+    from pathlib import Path
+
+    from judgelm.commands.options import checked_spec, checked_template
+
+    checked_template(template)
+    if stage2_template:
+        checked_template(stage2_template, "--stage2-template")
+    for flag, value in (("--stage1", stage1), ("--stage2", stage2)):
+        if value and not Path(value).exists():  # an existing path is a recorded file
+            checked_spec(value, flag)
     if guarantee is not None:
         return _guaranteed(locals())
     chosen = [(n, v) for n, v in (("budget", budget), ("target", target_agreement), ("threshold", threshold))

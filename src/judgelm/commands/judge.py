@@ -11,19 +11,51 @@ from typing import Annotated, Any, Optional
 
 import typer
 
+from judgelm.commands import elapsed
 from judgelm.commands.errors import fail
 from judgelm.commands.options import (
     ApiChoice,
     EncodingOption,
+    EngineOptionOption,
     MapOption,
     ModeChoice,
     SkipBadOption,
+    checked_spec,
+    checked_template,
     default_judge_missing,
     echo_rejects,
     engine_options,
+    parse_option_pairs,
 )
 
 log = logging.getLogger(__name__)
+
+#: said at run time when the built-in judge grades single answers (measured by
+#: benchmarks/single_answer.py → benchmarks/results/single_answer_mini.json; docs/builtin-judge.md)
+MINI_SINGLE_WARNING = (
+    "the built-in judge (mini) grades single answers weakly (Spearman {rho} with the Auto-J grades, "
+    "benchmarks/results/single_answer_mini.json): for single-answer grades use a judge model (--judge hf:...)"
+)
+
+
+def _grades_single(samples: list[Any], mode: str | None) -> bool:
+    """Whether a run grades single answers (mode single/vqa, or the default for 1-answer samples)."""
+    if mode is not None:
+        return mode in ("single", "vqa")
+    return any(len(s.answers) == 1 for s in samples)
+
+
+def _interrupted(output: str, expected: int) -> typer.Exit:
+    """Ctrl-C: say what is on disk and the exact command that carries on from there."""
+    import shlex
+    import sys
+    from pathlib import Path
+
+    path = Path(output)
+    done = sum(1 for _ in path.open(encoding="utf-8")) if path.is_file() else 0
+    command = shlex.join(["judgelm", *sys.argv[1:]]) if sys.argv[1:] else "the same judgelm judge command"
+    return fail(f"interrupted: {done} of {expected} judgements written to {output}; "
+                f"resume (only the rest is judged) with: {command}", 130)
 
 
 def main(
@@ -71,11 +103,12 @@ def main(
                                                        help="USD per 1M completion tokens (override).")] = None,
     dtype: Annotated[Optional[str], typer.Option("--dtype", help="auto | bfloat16 | float32 (hf)")] = None,
     device: Annotated[Optional[str], typer.Option("--device", help="auto | cpu | cuda[:N] (hf)")] = None,
+    option: EngineOptionOption = None,
 ) -> None:
     """Judge every sample of INPUT and write one Judgement JSON per line to OUTPUT (resumable)."""
     from judgelm.data.errors import DataError
     from judgelm.data.intake import read_input
-    from judgelm.engines import DEFAULT_JUDGE, load_engine, parse_spec
+    from judgelm.engines import DEFAULT_JUDGE, load_engine
     from judgelm.judging.requests import check_samples
     from judgelm.judging.runner import run_judge
     from judgelm.judging.state import RunBusy
@@ -84,11 +117,10 @@ def main(
         if logging.getLogger().getEffectiveLevel() > logging.DEBUG:
             logging.getLogger(noisy).setLevel(logging.WARNING)
     spec = judge or DEFAULT_JUDGE
-    try:
-        kind, _ = parse_spec(spec)
-    except ValueError as exc:
-        raise typer.BadParameter(str(exc), param_hint="--judge") from None
-    options = engine_options(
+    kind, _ = checked_spec(spec)
+    checked_template(template)
+    options = parse_option_pairs(option or [])
+    options |= engine_options(
         kind, api_base=api_base, api_key_env=api_key_env, api=api.value if api else None, concurrency=concurrency,
         timeout_s=timeout, max_retries=max_retries, budget_usd=budget_usd, price_in=price_in, price_out=price_out,
         dtype=dtype, device=device,
@@ -108,6 +140,8 @@ def main(
                       swap=swap, fast=fast, max_new_tokens=max_new_tokens)
     except ValueError as exc:
         raise fail(f"{input}: {exc}") from None
+    if kind == "mini" and _grades_single(intake.samples, mode.value if mode else None):
+        log.warning(MINI_SINGLE_WARNING)
     engine: Any = spec
     if not workers and not ray_address:
         try:
@@ -129,6 +163,8 @@ def main(
             cache=False if no_cache else (cache_path or True), workers=workers, ray_address=ray_address,
             engine_options=options, limit=limit, progress=progress,
         )
+    except KeyboardInterrupt:
+        raise _interrupted(output, len(intake.samples) * (2 if swap else 1)) from None
     except (DataError, RunBusy) as exc:
         raise fail(str(exc)) from None
     except ValueError as exc:  # a sample that does not fit the template/mode (PromptError), duplicate ids
@@ -138,8 +174,8 @@ def main(
             engine.close()
     s = summary
     typer.echo(
-        f"judged {s.samples} samples ({s.requests} requests) with {s.judge} in {s.wall_s:.1f}s "
-        f"({s.samples_per_s:.2f} samples/s)\n"
+        f"judged {s.samples} samples ({s.requests} requests) with {s.judge} in {elapsed():.1f}s "
+        f"(judging {s.wall_s:.1f}s, {s.samples_per_s:.2f} samples/s)\n"
         f"  engine calls {s.judged}, from cache {s.from_cache}, resumed {s.resumed}\n"
         f"  ok {s.ok}, unparsed {s.unparsed}, errors {s.errors}\n"
         f"  cost ${s.cost_usd:.4f} ({s.prompt_tokens} prompt + {s.completion_tokens} completion tokens)\n"

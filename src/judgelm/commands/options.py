@@ -35,6 +35,50 @@ def engine_options(kind: str, **opts: Any) -> dict[str, Any]:
     return {k: v for k, v in opts.items() if k in per_kind.get(kind, ()) and v is not None}
 
 
+def checked_spec(spec: str, flag: str = "--judge") -> tuple[str, str]:
+    """``(kind, target)`` of a judge spec that can work here; else one ``Error:`` line naming the value
+    and the nearest valid ones, offline, in well under a second (judgelm.engines.specs)."""
+    from judgelm.engines.specs import SpecError, check_spec
+
+    try:
+        return check_spec(spec)
+    except SpecError as exc:
+        raise fail(f"{flag}: {exc}", 2) from None
+
+
+def checked_template(name: str, flag: str = "--template") -> str:
+    """A known prompt template, else one ``Error:`` line with the nearest names."""
+    from judgelm.engines.specs import nearest
+    from judgelm.prompts.render import TEMPLATES
+
+    if name not in TEMPLATES:
+        raise fail(f"{flag}: unknown template {name!r}{nearest(name, list(TEMPLATES))}; "
+                   f"known: {', '.join(TEMPLATES)}", 2)
+    return name
+
+
+def parse_option_pairs(pairs: list[str], flag: str = "--option") -> dict[str, Any]:
+    """``KEY=VALUE`` pairs (``-O``, repeatable) → a dict; values that read as JSON (numbers,
+    true/false, lists) are parsed, others kept as text; ``-`` in keys becomes ``_``."""
+    import json
+
+    opts: dict[str, Any] = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key.strip():
+            raise typer.BadParameter(f"{pair!r}: want KEY=VALUE", param_hint=flag)
+        try:
+            opts[key.strip().replace("-", "_")] = json.loads(value)
+        except json.JSONDecodeError:
+            opts[key.strip().replace("-", "_")] = value
+    return opts
+
+
+EngineOptionOption = Annotated[Optional[list[str]], typer.Option(
+    "--option", "-O", help="Engine option KEY=VALUE, repeatable (docs/engines.md lists each engine's), "
+                           "e.g. -O batch_invariant=false, -O tensor_parallel_size=2.")]
+
+
 def default_judge_missing(exc: Exception) -> typer.Exit:
     what = f"{exc.name} missing" if isinstance(exc, ModuleNotFoundError) else str(exc)
     return fail(

@@ -80,8 +80,14 @@ def main(
         raise typer.BadParameter("--max-prompts, --sample-prompts, --pairs-per-prompt and --all-pairs choose the "
                                  "pairs to judge; --from-labels ranks every labelled pair of the inputs",
                                  param_hint="--from-labels")
+    from judgelm.commands.options import checked_spec, checked_template
+
+    checked_template(template)
+    if judge:
+        checked_spec(judge)
     chosen = [m.strip() for m in models.split(",") if m.strip()] if models else None
     out = Path(output)
+    created = not out.exists()
     out.mkdir(parents=True, exist_ok=True)
     try:
         run = collect(inputs, out, judge_fn=_judge, notify=lambda msg: typer.echo(msg, err=True), chosen=chosen, judge=judge, judgements=judgements, from_labels=from_labels,
@@ -106,6 +112,9 @@ def main(
         raise fail(str(exc)) from None
     except ValueError as exc:
         raise fail(str(exc)) from None
+    finally:  # a run that failed before writing anything leaves no empty output folder behind
+        if created and out.is_dir() and not any(out.iterdir()):
+            out.rmdir()
     typer.echo(f"{ranking.n_games} games on {ranking.n_prompts} prompts "
                f"({', '.join(f'{k} {v}' for k, v in run.stats.items())})")
     if board:
