@@ -152,3 +152,13 @@ def test_upload_errors_name_query_parameters(server: Server, my_csv: Path) -> No
     assert r.status_code == 422
     text = r.text
     assert "map=" in text and "--map" not in text and "--format" not in text
+
+
+def test_api_explanation_of_both_orders_speaks_in_the_original_order(server: Server, shared_data: Path) -> None:
+    sample = next(iter(read_samples(shared_data / "pandalm" / "testset-v1.json", limit=1)))
+    body = {"sample": sample.model_dump(mode="json"), "both_orders": True, "fast": False}
+    r = httpx.post(server.url + "/v1/judge", json=body, timeout=60)
+    assert r.status_code == 200, r.text
+    for j in r.json()["judgements"]:
+        if j["verdict"] in (1, 2):
+            assert j["explanation"].startswith(f"Assistant {j['verdict']} ")

@@ -1,0 +1,97 @@
+"""Errors a user can act on (issue 27): one line naming the value and the nearest valid ones,
+offline and fast, no traceback (unless --debug); Ctrl-C says what is written and how to resume."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from support import REPO, run_cli
+
+ENV = {**os.environ, "PYTHONPATH": str(REPO / "src"), "OMP_NUM_THREADS": "1", "HF_HUB_OFFLINE": "1"}
+
+
+def _cli(*args: str, timeout: float = 120) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "judgelm.cli", *map(str, args)], capture_output=True, text=True,
+                          env=ENV, cwd=REPO, timeout=timeout)
+
+
+@pytest.mark.parametrize(("spec", "says"), [
+    ("vllm:foo", "needs the 'vllm' package"),
+    ("hf:./nope", "no such folder ./nope"),
+    ("hf:does/not-exist", "not in the local Hugging Face cache"),
+    ("minii", "nearest: mini"),
+    ("hf:", "needs a target"),
+])
+def test_bad_judge_specs_fail_fast_in_one_line(spec: str, says: str, shared_data: Path, tmp_path: Path) -> None:
+    if spec.startswith("vllm") and __import__("importlib").util.find_spec("vllm") is not None:
+        pytest.skip("vLLM is installed here")
+    started = time.monotonic()
+    res = _cli("judge", shared_data / "pandalm" / "testset-v1.json", "-o", tmp_path / "o.jsonl", "--judge", spec)
+    took = time.monotonic() - started  # the whole process, Python start-up included
+    assert res.returncode == 2, res.stderr
+    lines = res.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("Error: --judge: ") and says in lines[0], res.stderr
+    assert "Traceback" not in res.stderr and took < 10
+    assert not (tmp_path / "o.jsonl").exists()
+
+
+def test_spec_check_itself_is_under_a_second() -> None:
+    from judgelm.engines.specs import SpecError, check_spec
+
+    for spec in ("vllm:foo", "hf:./nope", "hf:does/not-exist"):
+        started = time.monotonic()
+        with pytest.raises(SpecError):
+            check_spec(spec)
+        assert time.monotonic() - started < 1.0, spec
+
+
+def test_template_name_gets_the_nearest(shared_data: Path, tmp_path: Path) -> None:
+    res = run_cli("judge", shared_data / "pandalm" / "testset-v1.json", "-o", tmp_path / "o.jsonl", "--template", "judglm")
+    assert res.exit_code == 2
+    assert "Error: --template: unknown template 'judglm'; nearest: judgelm" in res.output
+    assert "testset-v1.json" not in res.output  # not blamed on the input file
+
+
+def test_unexpected_error_is_one_line_unless_debug(tmp_path: Path) -> None:
+    bad_db = tmp_path / "folder.sqlite"
+    bad_db.mkdir()  # a folder where the job database should go: sqlite cannot open it
+    res = _cli("serve", "--no-ui", "--port", "1", "--jobs-db", bad_db, "--host", "127.0.0.1", timeout=60)
+    assert res.returncode == 1 and "Traceback" not in res.stderr
+    assert res.stderr.strip().splitlines()[-1].startswith("Error: ") and "--debug" in res.stderr
+    res = _cli("--debug", "serve", "--no-ui", "--port", "1", "--jobs-db", bad_db, timeout=60)
+    assert "Traceback" in res.stderr
+
+
+def test_rank_leaves_no_folder_when_it_fails(tmp_path: Path) -> None:
+    out = tmp_path / "ranked"
+    res = run_cli("rank", tmp_path / "missing.jsonl", "-o", out, "--from-labels")
+    assert res.exit_code != 0 and not out.exists()
+
+
+def test_ctrl_c_says_what_is_written_and_how_to_resume(shared_data: Path, tmp_path: Path) -> None:
+    out = tmp_path / "judged.jsonl"
+    args = ["judge", str(shared_data / "pandalm" / "testset-v1.json"), "-o", str(out), "--limit", "150",
+            "--batch-size", "2", "--no-progress"]
+    proc = subprocess.Popen([sys.executable, "-m", "judgelm.cli", *args], env=ENV, cwd=REPO, text=True,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and (not out.exists() or len(out.read_text().splitlines()) < 4):
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, err
+    line = next(ln for ln in err.splitlines() if ln.startswith("Error: interrupted: "))
+    written = int(line.split("interrupted: ")[1].split(" of ")[0])
+    assert 4 <= written < 150 and f"written to {out}" in line and "Traceback" not in err
+    assert line.endswith("resume (only the rest is judged) with: judgelm " + " ".join(args))
+    res = _cli(*args, timeout=300)  # the printed command, run again
+    assert res.returncode == 0, res.stderr
+    resumed = int(res.stdout.split("resumed ")[1].split()[0])
+    assert resumed >= written  # what was written is not judged again
+    assert len(out.read_text().splitlines()) == 150
