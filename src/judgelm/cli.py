@@ -62,6 +62,7 @@ COMMANDS: dict[str, str] = {
     "bench": "bench",
     "generate": "generate",
     "build": "build",
+    "doctor": "doctor",
 }
 
 
