@@ -55,6 +55,8 @@ def grade_set(judge: object, path: Path, reference: bool, limit: int | None) -> 
     pairs = [(s.gold.scores[0], j.scores[0]) for s, j in zip(samples, judgements)
              if j.status.value == "ok" and j.scores]
     gold, pred = [p[0] for p in pairs], [p[1] for p in pairs]
+    graded = [s for s, j in zip(samples, judgements) if j.status.value == "ok" and j.scores]
+    lengths = [len(s.answers[0].text) for s in graded]  # the trivial baseline: longer answers grade higher
     return {
         "_pairs": pairs,
         "file": str(path.relative_to(DATA.parent)) if path.is_relative_to(DATA.parent) else str(path),
@@ -62,6 +64,7 @@ def grade_set(judge: object, path: Path, reference: bool, limit: int | None) -> 
         "reference_shown": reference,
         "spearman": round(float(spearmanr(gold, pred).statistic), 4),
         "pearson": round(float(pearsonr(gold, pred).statistic), 4),
+        "length_baseline_spearman": round(float(spearmanr(gold, lengths).statistic), 4),
         "distinct_grades": len(set(pred)),
         "grade_range": [min(pred), max(pred)],
         "wall_s": round(wall, 2),

@@ -30,11 +30,14 @@ from judgelm.commands.options import (
 
 log = logging.getLogger(__name__)
 
-#: said at run time when the built-in judge grades single answers (measured by
-#: benchmarks/single_answer.py → benchmarks/results/single_answer_mini.json; docs/builtin-judge.md)
+#: mini's single-answer figures, from benchmarks/results/single_answer_mini.json (benchmarks/single_answer.py;
+#: a test checks they match): Spearman with Prometheus' GPT-4 grades (pooled), and answer length's
+MINI_SINGLE_SPEARMAN = 0.46
+LENGTH_SINGLE_SPEARMAN = (0.35, 0.38)
 MINI_SINGLE_WARNING = (
-    "the built-in judge (mini) grades single answers weakly (Spearman {rho} with the Auto-J grades, "
-    "benchmarks/results/single_answer_mini.json): for single-answer grades use a judge model (--judge hf:...)"
+    f"the built-in judge (mini) grades single answers weakly: Spearman {MINI_SINGLE_SPEARMAN:.2f} with Prometheus' "
+    f"GPT-4 grades, barely above answer length alone ({LENGTH_SINGLE_SPEARMAN[0]:.2f}-{LENGTH_SINGLE_SPEARMAN[1]:.2f}), "
+    "on a scale of its own; for single-answer grades use a judge model (--judge hf:... or openai:...)"
 )
 
 
