@@ -2,7 +2,7 @@
 
 Stage 1 (default: the built-in judge) judges every sample; the least confident go to stage 2
 (any engine, e.g. ``openai:gpt-4o`` or a large local judge behind ``--stage2-api-base``), by a
-fixed share (``--budget``) or a threshold calibrated on labelled data (``--target-agreement``), or
+fixed share (``--budget-share``) or a threshold calibrated on labelled data (``--target-agreement``), or
 with a guaranteed agreement level (``--guarantee A --delta D --calibration N|FILE``: any number of
 stages via ``--stage-mid``, confidence from agreement via ``--signal``).
 Either stage can be a recorded judgement file instead (studies cost nothing). Writes
@@ -74,7 +74,7 @@ def _guaranteed(a: dict[str, Any]) -> None:
     from judgelm.engines import DEFAULT_JUDGE
 
     if any(a[k] is not None for k in ("budget", "target_agreement", "threshold")):
-        raise typer.BadParameter("--guarantee replaces --budget / --target-agreement / --threshold")
+        raise typer.BadParameter("--guarantee replaces --budget-share / --target-agreement / --threshold")
     if a["guarantee_on"] not in ("all", "kept"):
         raise typer.BadParameter("--guarantee-on must be all or kept")
     if a["test"] not in ("prompt", "binomial"):
@@ -160,8 +160,10 @@ def main(
     stage2: Annotated[Optional[str], typer.Option("--stage2", help="Stage-2 judge spec, e.g. openai:gpt-4o or hf:BAAI/JudgeLM-33B-v1.0.")] = None,
     stage2_predictions: Annotated[Optional[str], typer.Option(
         "--stage2-predictions", help="Recorded stage-2 judgements (Judgement JSONL, PandaLM gpt/pandalm files, verdicts).")] = None,
-    budget: Annotated[Optional[float], typer.Option("--budget", min=0.0, max=1.0,
+    budget: Annotated[Optional[float], typer.Option("--budget-share", min=0.0, max=1.0,
                                                    help="Send this share of samples (least confident) to stage 2.")] = None,
+    budget_old: Annotated[Optional[float], typer.Option("--budget", min=0.0, max=1.0, hidden=True,
+                                                       help="Former name of --budget-share.")] = None,
     target_agreement: Annotated[Optional[float], typer.Option(
         "--target-agreement", min=0.0, max=1.0, help="Calibrate a confidence threshold reaching this agreement.")] = None,
     threshold: Annotated[Optional[float], typer.Option("--threshold", min=0.0, max=1.0,
@@ -236,6 +238,7 @@ def main(
 
     from judgelm.commands.options import checked_spec, checked_template
 
+    budget = budget if budget is not None else budget_old
     checked_template(template)
     if stage2_template:
         checked_template(stage2_template, "--stage2-template")
@@ -247,7 +250,7 @@ def main(
     chosen = [(n, v) for n, v in (("budget", budget), ("target", target_agreement), ("threshold", threshold))
               if v is not None]
     if len(chosen) != 1:
-        raise typer.BadParameter("give exactly one of --budget, --target-agreement, --threshold")
+        raise typer.BadParameter("give exactly one of --budget-share, --target-agreement, --threshold")
     if stage1 and stage1_predictions:
         raise typer.BadParameter("give --stage1 or --stage1-predictions, not both")
     if bool(stage2) == bool(stage2_predictions):
