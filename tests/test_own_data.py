@@ -126,6 +126,10 @@ def _results(srv: Server, job: dict, timeout_s: float = 120.0) -> list[dict]:
     return [json.loads(line) for line in httpx.get(f"{srv.url}/v1/jobs/{job['id']}/results").text.splitlines()]
 
 
+def test_serve_prints_its_url(server: Server) -> None:
+    assert f"serving mini at {server.url}" in server.log()
+
+
 def test_server_takes_the_same_shapes(server: Server, my_csv: Path) -> None:
     row = {"question": "What is 2+2?", "answers": ["4", "5"]}
     r = httpx.post(server.url + "/v1/judge", json=row, timeout=60)

@@ -40,7 +40,7 @@ def main(
     config: Annotated[Optional[str], typer.Option(help="Hugging Face dataset configuration.")] = None,
     predictions: Annotated[Optional[Path], typer.Option(help="MM-Vet: the model's predictions JSON.")] = None,
     option: Annotated[
-        Optional[list[str]], typer.Option("--option", "-O", help="Reader option KEY=VALUE (repeatable).")
+        Optional[list[str]], typer.Option("--option", "-O", metavar="KEY=VALUE", help="Reader option KEY=VALUE (repeatable).")
     ] = None,
     skipped_report: Annotated[
         Optional[Path], typer.Option(help="Write every skipped row (file, line, field, reason) as JSONL here.")

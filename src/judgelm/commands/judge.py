@@ -75,8 +75,10 @@ def main(
     swap: Annotated[bool, typer.Option("--swap", help="Judge both answer orders and write both (for consistency).")] = False,
     ties: Annotated[bool, typer.Option("--ties/--no-ties", help="--no-ties: forced choice, for label sets "
                                        "without ties such as LLMBar (built-in judge only).")] = True,
-    fast: Annotated[bool, typer.Option("--fast/--explain", help="Scores only, or a full explanation.")] = True,
-    max_new_tokens: Annotated[Optional[int], typer.Option("--max-new-tokens", min=1)] = None,
+    fast: Annotated[bool, typer.Option("--fast/--explain", help="Scores only (one short line: the cheap way to judge "
+                                       "a data set), or a full explanation (serve's default).")] = True,
+    max_new_tokens: Annotated[Optional[int], typer.Option("--max-new-tokens", min=1, help="Generation length "
+                                                          "(default: 16 with --fast, 512 with --explain).")] = None,
     batch_size: Annotated[Optional[int], typer.Option("--batch-size", min=1,
                                                        help="Requests per engine call / commit.")] = None,
     workers: Annotated[int, typer.Option("--workers", min=0, help="Shard over N Ray workers (one replica each).")] = 0,
@@ -90,7 +92,7 @@ def main(
     cache_path: Annotated[Optional[str], typer.Option("--cache-path", help="Response cache file "
                                                       "(default ~/.cache/judgelm/responses.sqlite).")] = None,
     restart: Annotated[bool, typer.Option("--restart", help="Forget the run state and start over.")] = False,
-    progress: Annotated[bool, typer.Option("--progress/--no-progress")] = True,
+    progress: Annotated[bool, typer.Option("--progress/--no-progress", help="Progress bar on stderr.")] = True,
     api_base: Annotated[Optional[str], typer.Option("--api-base", help="OpenAI-compatible base URL, "
                                                     "e.g. http://localhost:8000/v1 (vLLM).")] = None,
     api_key_env: Annotated[Optional[str], typer.Option("--api-key-env",

@@ -75,7 +75,7 @@ def parse_option_pairs(pairs: list[str], flag: str = "--option") -> dict[str, An
 
 
 EngineOptionOption = Annotated[Optional[list[str]], typer.Option(
-    "--option", "-O", help="Engine option KEY=VALUE, repeatable (docs/engines.md lists each engine's), "
+    "--option", "-O", metavar="KEY=VALUE", help="Engine option KEY=VALUE, repeatable (docs/engines.md lists each engine's), "
                            "e.g. -O batch_invariant=false, -O tensor_parallel_size=2.")]
 
 
@@ -104,7 +104,7 @@ def _check_map(value: str | None) -> str | None:
 
 
 MapOption = Annotated[Optional[str], typer.Option(
-    "--map", callback=_check_map,
+    "--map", callback=_check_map, metavar="'TARGET=COLUMN,…'",
     help="Column mapping for files of no known format (CSV, TSV, JSON, JSONL, Parquet, hf:DATASET), quoted: "
          "--map 'question=prompt,answers=resp_a|resp_b,gold=winner' (docs/data.md#column-mapping).")]
 EncodingOption = Annotated[str, typer.Option(

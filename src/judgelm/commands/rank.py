@@ -27,7 +27,7 @@ log = logging.getLogger(__name__)
 def main(
     inputs: Annotated[list[str], typer.Argument(help="Answer files (one per model, or one with a model column), "
                                                "or sample files whose answers name their models (AlpacaEval annotations.json).")],
-    output: Annotated[str, typer.Option("--output", "-o", help="Output folder (required): ranking.json, ratings.csv, "
+    output: Annotated[str, typer.Option("--output", "-o", help="Output folder: ranking.json, ratings.csv, "
                                         "wtl.csv, *.png, report.html.")],
     judge: Annotated[str | None, typer.Option("--judge", "-j", help="Judge spec, e.g. mini (the built-in judge), "
                                                  "hf:BAAI/JudgeLM-7B-v1.0. Default for unlabelled inputs: mini.")] = None,

@@ -71,7 +71,7 @@ def main(
         "--swap", help="Also write each prompt with the answer order reversed (not in single/vqa grading).")] = False,
     format: Annotated[Optional[str], typer.Option("--format", "-f", help="Input format name (default: detect).")] = None,
     option: Annotated[Optional[list[str]], typer.Option(
-        "--option", "-O", help="Reader option KEY=VALUE, repeatable (e.g. predictions=preds.json for MM-Vet), "
+        "--option", "-O", metavar="KEY=VALUE", help="Reader option KEY=VALUE, repeatable (e.g. predictions=preds.json for MM-Vet), "
                                "as in convert.")] = None,
     opt: Annotated[Optional[list[str]], typer.Option("--opt", hidden=True, help="Former name of --option.")] = None,
     map_: MapOption = None,

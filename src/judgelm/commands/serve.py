@@ -52,7 +52,7 @@ def main(
     ui: Annotated[bool, typer.Option("--ui/--no-ui", help="Mount the gradio web UI under /ui")] = True,
     model_name: Annotated[str | None, typer.Option(help="Model id reported by /v1/models (default: the judge spec)")]
     = None,
-    option: Annotated[list[str], typer.Option("--option", "-O", help="Engine option KEY=VALUE, repeatable "
+    option: Annotated[list[str], typer.Option("--option", "-O", metavar="KEY=VALUE", help="Engine option KEY=VALUE, repeatable "
                                               "(docs/engines.md), e.g. -O dtype=bfloat16")] = [],
     engine_opt: Annotated[list[str], typer.Option("--engine-opt", hidden=True, help="Former name of --option.")] = [],
 ) -> None:
