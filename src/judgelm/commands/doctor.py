@@ -42,7 +42,7 @@ def report() -> list[tuple[str, str]]:
     """(topic, finding) rows; nothing here loads a model or touches the network."""
     from judgelm.engines import ENGINES
     from judgelm.engines.specs import PACKAGES, cached_models, hub_offline
-    from judgelm.paths import cache_root
+    from judgelm.data.paths import cache_root
 
     rows = [("judgelm", f"{_version('judgelm') or 'source tree'} ({Path(__file__).resolve().parents[1]})"),
             ("python", f"{platform.python_version()} ({sys.executable})"),

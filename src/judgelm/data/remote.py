@@ -23,7 +23,7 @@ def is_url(source: str) -> bool:
 
 
 def cache_root() -> Path:
-    from judgelm.paths import cache_root
+    from judgelm.data.paths import cache_root
 
     return cache_root() / "downloads"
 

@@ -143,8 +143,11 @@ def check_spec(spec: str) -> tuple[str, str]:
     try:
         kind, target = parse_spec(spec)
     except ValueError:
-        kind = spec.partition(":")[0]
-        raise SpecError(f"unknown judge {spec!r}{nearest(kind, list(ENGINES))}; "
+        kind, colon, _ = spec.partition(":")
+        close = nearest(kind, list(ENGINES))
+        if not colon and not close:  # a bare model name: it needs its engine in front
+            close = f"; a model needs its engine: openai:{spec} or hf:OWNER/{spec}"
+        raise SpecError(f"unknown judge spec {spec!r}{close}; "
                         f"known: {', '.join(_kinds())} (e.g. hf:BAAI/JudgeLM-7B-v1.0, openai:gpt-4o)") from None
     if kind in NEEDS_TARGET and not target:
         raise SpecError(f"{spec!r} needs a target: {kind}:MODEL (e.g. hf:BAAI/JudgeLM-7B-v1.0, openai:gpt-4o)")

@@ -39,9 +39,9 @@ def fingerprint(judge: str, prompt: str, settings: dict[str, Any]) -> str:
 
 
 def default_cache_path() -> Path:
-    """``responses.sqlite`` under the cache root (:func:`judgelm.paths.cache_root`: ``$JUDGELM_CACHE``,
+    """``responses.sqlite`` under the cache root (:func:`judgelm.data.paths.cache_root`: ``$JUDGELM_CACHE``,
     else ``~/.cache/judgelm``)."""
-    from judgelm.paths import cache_root
+    from judgelm.data.paths import cache_root
 
     return cache_root() / "responses.sqlite"
 
