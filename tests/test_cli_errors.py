@@ -77,7 +77,7 @@ def test_rank_leaves_no_folder_when_it_fails(tmp_path: Path) -> None:
 def test_ctrl_c_says_what_is_written_and_how_to_resume(shared_data: Path, tmp_path: Path) -> None:
     out = tmp_path / "judged.jsonl"
     args = ["judge", str(shared_data / "pandalm" / "testset-v1.json"), "-o", str(out), "--limit", "150",
-            "--batch-size", "2", "--no-progress"]
+            "--batch-size", "2", "--no-progress", "--no-cache"]  # no cache: every row is real work
     proc = subprocess.Popen([sys.executable, "-m", "judgelm.cli", *args], env=ENV, cwd=REPO, text=True,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     deadline = time.monotonic() + 120

@@ -97,14 +97,16 @@ def test_judge_then_eval_my_csv_without_convert(my_csv: Path, tmp_path: Path) ->
     assert summary["agreement"] == pytest.approx(sum(j["verdict"] == g for j, g in zip(judged, gold)) / N)
 
 
-def test_python_api_takes_the_same_row() -> None:
+def test_python_api_takes_the_same_row(my_csv: Path, tmp_path: Path) -> None:
     import judgelm
 
     with judgelm.Judge("mini") as judge:
         j = judge.judge({"question": "What is 2+2?", "answers": ["4", "5"]})
         first, swapped = judge.judge({"question": "What is 2+2?", "answers": ["4", "5"]}, swap=True)
+        summary = judge.run(my_csv, tmp_path / "lib.jsonl", mapping=MAP)
     assert isinstance(j, judgelm.Judgement) and j.sample_id == "0" and j.verdict in (0, 1, 2)
     assert first.order == [0, 1] and swapped.order == [1, 0]
+    assert [x.sample_id for x in summary.judgements] == [s.id for s in read_samples(my_csv, mapping=MAP)]
 
 
 @pytest.fixture(scope="module")
@@ -166,3 +168,26 @@ def test_api_explanation_of_both_orders_speaks_in_the_original_order(server: Ser
     for j in r.json()["judgements"]:
         if j["verdict"] in (1, 2):
             assert j["explanation"].startswith(f"Assistant {j['verdict']} ")
+
+
+def test_hf_dataset_folder_with_a_map(my_csv: Path, tmp_path: Path) -> None:
+    folder = tmp_path / "pairs"
+    folder.mkdir()
+    my_csv.rename(folder / "mine.csv")
+    out = tmp_path / "hf.jsonl"
+    res = run_cli("judge", f"hf:{folder}", "--map", MAP, "-o", out, "--no-progress")  # datasets reads the folder
+    assert res.exit_code == 0, res.output
+    rows = [json.loads(line) for line in out.read_text().splitlines()]
+    assert [r["sample_id"] for r in rows] == [f"pairs[train]:{i}" for i in range(N)]
+
+
+def test_parquet_upload_becomes_a_job(server: Server, shared_data: Path, tmp_path: Path) -> None:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    rows = _llmbar_rows(shared_data, 5)
+    pq.write_table(pa.Table.from_pylist(rows), tmp_path / "mine.parquet")
+    r = httpx.post(server.url + "/v1/jobs", params={"map": MAP},
+                   files={"file": ("mine.parquet", (tmp_path / "mine.parquet").read_bytes())}, timeout=60)
+    assert r.status_code == 201, r.text
+    assert [j["sample_id"] for j in _results(server, r.json())] == [f"mine:{i}" for i in range(5)]

@@ -113,7 +113,7 @@ def main(
     """Judge every sample of INPUT and write one Judgement JSON per line to OUTPUT (resumable)."""
     from judgelm.data.errors import DataError
     from judgelm.data.intake import read_input
-    from judgelm.engines import DEFAULT_JUDGE, load_engine
+    from judgelm.engines import DEFAULT_JUDGE, load_engine, parse_spec
     from judgelm.judging.requests import check_samples
     from judgelm.judging.runner import run_judge
     from judgelm.judging.state import RunBusy
@@ -122,7 +122,10 @@ def main(
         if logging.getLogger().getEffectiveLevel() > logging.DEBUG:
             logging.getLogger(noisy).setLevel(logging.WARNING)
     spec = judge or DEFAULT_JUDGE
-    kind, _ = checked_spec(spec)
+    try:  # the kind now (it decides which flags apply); the whole spec once the input is known good
+        kind, _ = parse_spec(spec)
+    except ValueError:
+        kind, _ = checked_spec(spec)  # one line with the nearest names
     checked_template(template)
     options = parse_option_pairs(option or [])
     options |= engine_options(
@@ -145,6 +148,7 @@ def main(
                       swap=swap, fast=fast, max_new_tokens=max_new_tokens)
     except ValueError as exc:
         raise fail(f"{input}: {exc}") from None
+    checked_spec(spec)  # offline, well under a second: a model folder or cached hub id that cannot work
     if kind == "mini" and _grades_single(intake.samples, mode.value if mode else None):
         log.warning(MINI_SINGLE_WARNING)
     engine: Any = spec

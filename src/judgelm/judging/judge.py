@@ -75,12 +75,14 @@ class Judge:
                              **{**self.settings, **settings})
 
     def run(self, source: str | Path | Iterable[Sample], output: str | Path, *, swap: bool = False,
-            fmt: str | None = None, **settings: Any) -> RunSummary:
-        """Judge a file (any format :func:`judgelm.data.read_samples` reads) or samples into ``output``,
-        resumably (SQLite state beside it); ``summary.judgements`` holds the results."""
+            fmt: str | None = None, mapping: str | dict[str, Any] | None = None, **settings: Any) -> RunSummary:
+        """Judge a file (any format :func:`judgelm.data.read_samples` reads; ``mapping`` = a column
+        mapping as ``--map``) or samples into ``output``, resumably (SQLite state beside it);
+        ``summary.judgements`` holds the results."""
         from judgelm.data import read_samples
 
-        samples = read_samples(source, fmt=fmt) if isinstance(source, (str, Path)) else source
+        samples = (read_samples(source, fmt=fmt, mapping=mapping) if isinstance(source, (str, Path))
+                   else (as_sample(s, i) for i, s in enumerate(source)))
         return run_judge(samples, self.engine, output, swap=swap, cache=True if self.cache is None else self.cache,
                          **{**self.settings, **settings})
 
