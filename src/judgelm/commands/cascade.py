@@ -20,7 +20,14 @@ from typing import Annotated, Any, Optional
 import typer
 
 from judgelm.commands.errors import fail
-from judgelm.commands.options import EncodingOption, MapOption, SkipBadOption, echo_rejects
+from judgelm.commands.options import (
+    DeviceOption,
+    DtypeOption,
+    EncodingOption,
+    MapOption,
+    SkipBadOption,
+    echo_rejects,
+)
 
 log = logging.getLogger(__name__)
 
@@ -201,8 +208,8 @@ def main(
     price_in: Annotated[Optional[float], typer.Option("--stage2-price-in", help="USD per 1M prompt tokens.")] = None,
     price_out: Annotated[Optional[float], typer.Option("--stage2-price-out", help="USD per 1M completion tokens.")] = None,
     stage1_api_base: Annotated[Optional[str], typer.Option("--stage1-api-base", help="Base URL when stage 1 is openai:.")] = None,
-    dtype: Annotated[Optional[str], typer.Option("--dtype", help="hf engines: auto | bfloat16 | float32.")] = None,
-    device: Annotated[Optional[str], typer.Option("--device", help="hf engines: auto | cpu | cuda[:N].")] = None,
+    dtype: DtypeOption = None,
+    device: DeviceOption = None,
     guarantee: Annotated[Optional[float], typer.Option(
         "--guarantee", min=0.0, max=1.0, help="Guarantee this agreement with probability 1 - delta "
                                               "(fixed-sequence testing on --calibration; see docs/cascade.md).")] = None,

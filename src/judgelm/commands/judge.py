@@ -15,6 +15,8 @@ from judgelm.commands import elapsed
 from judgelm.commands.errors import fail
 from judgelm.commands.options import (
     ApiChoice,
+    DeviceOption,
+    DtypeOption,
     EncodingOption,
     EngineOptionOption,
     MapOption,
@@ -106,8 +108,8 @@ def main(
     price_in: Annotated[Optional[float], typer.Option("--price-in", help="USD per 1M prompt tokens (override).")] = None,
     price_out: Annotated[Optional[float], typer.Option("--price-out",
                                                        help="USD per 1M completion tokens (override).")] = None,
-    dtype: Annotated[Optional[str], typer.Option("--dtype", help="auto | bfloat16 | float32 (hf)")] = None,
-    device: Annotated[Optional[str], typer.Option("--device", help="auto | cpu | cuda[:N] (hf)")] = None,
+    dtype: DtypeOption = None,
+    device: DeviceOption = None,
     option: EngineOptionOption = None,
 ) -> None:
     """Judge every sample of INPUT and write one Judgement JSON per line to OUTPUT (resumable)."""

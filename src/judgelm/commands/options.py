@@ -87,6 +87,25 @@ def default_judge_missing(exc: Exception) -> typer.Exit:
     )
 
 
+#: engine dtypes (judgelm.engines.hf_model.resolve_dtype): auto = bf16 on GPUs, the CPU dtype rule on CPUs
+DTYPES = ("auto", "bfloat16", "float32", "float16", "bf16", "fp32", "fp16")
+
+
+def _check_dtype(value: str | None) -> str | None:
+    if value is not None and value not in DTYPES:
+        from judgelm.engines.specs import nearest
+
+        raise typer.BadParameter(f"{value!r}{nearest(value, list(DTYPES))}; choose from {', '.join(DTYPES[:4])}")
+    return value
+
+
+DtypeOption = Annotated[Optional[str], typer.Option(
+    "--dtype", callback=_check_dtype, metavar="auto|bfloat16|float32|float16",
+    help="Model dtype (hf, smol, vllm engines): auto = bfloat16 on GPUs; on a CPU bfloat16 only with native bf16 "
+         "matmul, else float32 (`judgelm doctor` says which); float16 on GPUs only. [default: auto]")]
+DeviceOption = Annotated[Optional[str], typer.Option(
+    "--device", metavar="auto|cpu|cuda[:N]", help="Device of hf engines (auto: cuda if available). [default: auto]")]
+
 SkipBadOption = Annotated[bool, typer.Option(
     "--skip-bad", help="Process the good rows of an input with a few bad ones; every bad row is named "
                        "(file:line: field: cause) in the summary and written to *.rejected.jsonl beside the "

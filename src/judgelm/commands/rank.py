@@ -19,7 +19,7 @@ from typing import Annotated, Any
 import typer
 
 from judgelm.commands.errors import fail
-from judgelm.commands.options import SkipBadOption, echo_rejects
+from judgelm.commands.options import DeviceOption, DtypeOption, SkipBadOption, echo_rejects
 
 log = logging.getLogger(__name__)
 
@@ -59,8 +59,8 @@ def main(
     no_cache: Annotated[bool, typer.Option("--no-cache", help="Neither read nor write the response cache.")] = False,
     api_base: Annotated[str | None, typer.Option("--api-base", help="OpenAI-compatible base URL (openai: judges).")] = None,
     api: Annotated[str | None, typer.Option("--api", help="chat | completions (openai: judges).")] = None,
-    dtype: Annotated[str | None, typer.Option("--dtype", help="hf: auto | bfloat16 | float32")] = None,
-    device: Annotated[str | None, typer.Option("--device", help="hf: auto | cpu | cuda[:N]")] = None,
+    dtype: DtypeOption = None,
+    device: DeviceOption = None,
     skip_bad: SkipBadOption = False,
 ) -> None:
     """Rank the models whose answers are in INPUTS, with intervals and the separable partial order."""
