@@ -74,3 +74,20 @@ def test_every_cli_option_is_documented() -> None:
 
     missing = {flag: sorted(cmds) for flag, cmds in visible.items() if not documented(flag) and flag not in CLICK}
     assert not missing, f"CLI options no page in docs/ mentions: {missing}"
+
+
+def test_environment_variables_and_judge_specs_in_docs_exist() -> None:
+    """Every ``JUDGELM_*`` variable the docs name is read by the code (or the tests), and every judge
+    spec after ``--judge``/``--stage1``/``--stage2``/``--teacher`` names an engine that exists."""
+    from judgelm.engines import parse_spec
+
+    text = "\n".join(p.read_text(encoding="utf-8") for p in DOCS)
+    code = "\n".join(p.read_text(encoding="utf-8") for p in [*(REPO / "src").rglob("*.py"), *(REPO / "tests").rglob("*.py"),
+                                                             *(REPO / "benchmarks").rglob("*.py")])
+    chosen = set(re.findall(r"--api-key-env (\w+)", text))  # a name the user picks, read through the flag
+    unread = sorted(v for v in set(re.findall(r"JUDGELM_[A-Z0-9_]+", text)) - chosen if v not in code)
+    assert not unread, f"docs name environment variables no code reads: {unread}"
+    specs = set(re.findall(r"--(?:judge|stage1|stage2|teacher) ([a-z]+:[^\s`'\"]+|mini|smol)\b", text))
+    assert len(specs) >= 10
+    for spec in specs:
+        parse_spec(spec)  # raises on an engine kind that does not exist
