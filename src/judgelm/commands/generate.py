@@ -9,7 +9,7 @@ from typing import Annotated, Optional
 import typer
 
 from judgelm.commands.errors import fail
-from judgelm.commands.options import DeviceOption, DtypeOption
+from judgelm.commands.options import DeviceOption, DtypeOption, checked_spec
 
 log = logging.getLogger(__name__)
 
@@ -61,6 +61,8 @@ def main(
         raise fail(str(exc)) from None
     if limit:
         items = items[:limit]
+    if model.partition(":")[0] in ("hf", "vllm", "openai"):  # the same offline check as a judge spec
+        checked_spec(model, "--model")
     try:
         gen = load_generator(model, api_base=api_base, api_key_env=api_key_env, api=api, concurrency=concurrency,
                              max_retries=max_retries, timeout_s=timeout, budget_usd=budget_usd, price_in=price_in,
