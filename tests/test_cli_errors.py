@@ -87,8 +87,8 @@ def test_ctrl_c_says_what_is_written_and_how_to_resume(shared_data: Path, tmp_pa
     _, err = proc.communicate(timeout=60)
     assert proc.returncode == 130, err
     line = next(ln for ln in err.splitlines() if ln.startswith("Error: interrupted: "))
-    written = int(line.split("interrupted: ")[1].split(" of ")[0])
-    assert 4 <= written < 150 and f"written to {out}" in line and "Traceback" not in err
+    written = int(line.split("interrupted: ")[1].split(" judgements")[0])
+    assert 4 <= written < 150 and f"written to {out} (the run has 150 samples)" in line and "Traceback" not in err
     assert line.endswith("resume (only the rest is judged) with: judgelm " + " ".join(args))
     res = _cli(*args, timeout=300)  # the printed command, run again
     assert res.returncode == 0, res.stderr

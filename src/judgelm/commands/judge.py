@@ -50,7 +50,7 @@ def _grades_single(samples: list[Any], mode: str | None) -> bool:
     return any(len(s.answers) == 1 for s in samples)
 
 
-def _interrupted(output: str, expected: int) -> typer.Exit:
+def _interrupted(output: str, samples: int) -> typer.Exit:
     """Ctrl-C: say what is on disk and the exact command that carries on from there."""
     import shlex
     import sys
@@ -59,7 +59,7 @@ def _interrupted(output: str, expected: int) -> typer.Exit:
     path = Path(output)
     done = sum(1 for _ in path.open(encoding="utf-8")) if path.is_file() else 0
     command = shlex.join(["judgelm", *sys.argv[1:]]) if sys.argv[1:] else "the same judgelm judge command"
-    return fail(f"interrupted: {done} of {expected} judgements written to {output}; "
+    return fail(f"interrupted: {done} judgements written to {output} (the run has {samples} samples); "
                 f"resume (only the rest is judged) with: {command}", 130)
 
 
@@ -175,7 +175,7 @@ def main(
             engine_options=options, limit=limit, progress=progress,
         )
     except KeyboardInterrupt:
-        raise _interrupted(output, len(intake.samples) * (2 if swap else 1)) from None
+        raise _interrupted(output, len(intake.samples)) from None
     except (DataError, RunBusy) as exc:
         raise fail(str(exc)) from None
     except ValueError as exc:  # a sample that does not fit the template/mode (PromptError), duplicate ids
