@@ -80,6 +80,9 @@ def test_no_format_error_suggests_the_map(my_csv: Path, tmp_path: Path) -> None:
 def test_bad_map_is_a_flag_error(my_csv: Path, tmp_path: Path) -> None:
     res = run_cli("judge", my_csv, "-o", tmp_path / "o.jsonl", "--map", "question=question")
     assert res.exit_code == 2 and "answers=COLUMN" in res.output and "--map" in res.output
+    # an unquoted map: the shell took `|answer_b,…` for a pipe, one answer column is left
+    res = run_cli("judge", my_csv, "-o", tmp_path / "o.jsonl", "--map", "question=question,answers=answer_a")
+    assert res.exit_code == 1 and "needs a reference answer" in res.output and "in quotes" in res.output
 
 
 def test_judge_then_eval_my_csv_without_convert(my_csv: Path, tmp_path: Path) -> None:

@@ -50,6 +50,18 @@ def _grades_single(samples: list[Any], mode: str | None) -> bool:
     return any(len(s.answers) == 1 for s in samples)
 
 
+def _one_answer_hint(mapping: str | None) -> str:
+    """A mapping with one answer column is often a pair whose ``|`` the shell took for a pipe."""
+    if mapping is None:
+        return ""
+    from judgelm.data.mapping import parse_mapping
+
+    if len(parse_mapping(mapping)["answers"]) != 1:
+        return ""
+    return (" (--map names one answer column; for pairs name both, answers=COL1|COL2, "
+            "with the whole --map value in quotes so the shell keeps the |)")
+
+
 def _interrupted(output: str, samples: int) -> typer.Exit:
     """Ctrl-C: say what is on disk and the exact command that carries on from there."""
     import shlex
@@ -149,7 +161,7 @@ def main(
         check_samples(intake.samples, template=template, mode=mode.value if mode else None, reference=reference,
                       swap=swap, fast=fast, max_new_tokens=max_new_tokens)
     except ValueError as exc:
-        raise fail(f"{input}: {exc}") from None
+        raise fail(f"{input}: {exc}{_one_answer_hint(map_)}") from None
     checked_spec(spec)  # offline, well under a second: a model folder or cached hub id that cannot work
     if kind == "mini" and _grades_single(intake.samples, mode.value if mode else None):
         log.warning(MINI_SINGLE_WARNING)
