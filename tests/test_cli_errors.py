@@ -37,7 +37,7 @@ def test_bad_judge_specs_fail_fast_in_one_line(spec: str, says: str, shared_data
     assert res.returncode == 2, res.stderr
     lines = res.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("Error: --judge: ") and says in lines[0], res.stderr
-    assert "Traceback" not in res.stderr and took < 10
+    assert "Traceback" not in res.stderr and took < 30  # Python start-up on a loaded machine; the check: below
     assert not (tmp_path / "o.jsonl").exists()
 
 
@@ -61,10 +61,10 @@ def test_template_name_gets_the_nearest(shared_data: Path, tmp_path: Path) -> No
 def test_unexpected_error_is_one_line_unless_debug(tmp_path: Path) -> None:
     bad_db = tmp_path / "folder.sqlite"
     bad_db.mkdir()  # a folder where the job database should go: sqlite cannot open it
-    res = _cli("serve", "--no-ui", "--port", "1", "--jobs-db", bad_db, "--host", "127.0.0.1", timeout=60)
+    res = _cli("serve", "--no-ui", "--port", "1", "--jobs-db", bad_db, "--host", "127.0.0.1", timeout=180)
     assert res.returncode == 1 and "Traceback" not in res.stderr
     assert res.stderr.strip().splitlines()[-1].startswith("Error: ") and "--debug" in res.stderr
-    res = _cli("--debug", "serve", "--no-ui", "--port", "1", "--jobs-db", bad_db, timeout=60)
+    res = _cli("--debug", "serve", "--no-ui", "--port", "1", "--jobs-db", bad_db, timeout=180)
     assert "Traceback" in res.stderr
 
 
@@ -76,11 +76,11 @@ def test_rank_leaves_no_folder_when_it_fails(tmp_path: Path) -> None:
 
 def test_ctrl_c_says_what_is_written_and_how_to_resume(shared_data: Path, tmp_path: Path) -> None:
     out = tmp_path / "judged.jsonl"
-    args = ["judge", str(shared_data / "pandalm" / "testset-v1.json"), "-o", str(out), "--limit", "150",
+    args = ["judge", str(shared_data / "pandalm" / "testset-v1.json"), "-o", str(out), "--limit", "60",
             "--batch-size", "2", "--no-progress", "--no-cache"]  # no cache: every row is real work
     proc = subprocess.Popen([sys.executable, "-m", "judgelm.cli", *args], env=ENV, cwd=REPO, text=True,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    deadline = time.monotonic() + 120
+    deadline = time.monotonic() + 300
     while time.monotonic() < deadline and (not out.exists() or len(out.read_text().splitlines()) < 4):
         time.sleep(0.05)
     proc.send_signal(signal.SIGINT)
@@ -88,10 +88,10 @@ def test_ctrl_c_says_what_is_written_and_how_to_resume(shared_data: Path, tmp_pa
     assert proc.returncode == 130, err
     line = next(ln for ln in err.splitlines() if ln.startswith("Error: interrupted: "))
     written = int(line.split("interrupted: ")[1].split(" judgements")[0])
-    assert 4 <= written < 150 and f"written to {out} (the run has 150 samples)" in line and "Traceback" not in err
+    assert 4 <= written < 60 and f"written to {out} (the run has 60 samples)" in line and "Traceback" not in err
     assert line.endswith("resume (only the rest is judged) with: judgelm " + " ".join(args))
-    res = _cli(*args, timeout=300)  # the printed command, run again
+    res = _cli(*args, timeout=600)  # the printed command, run again
     assert res.returncode == 0, res.stderr
     resumed = int(res.stdout.split("resumed ")[1].split()[0])
     assert resumed >= written  # what was written is not judged again
-    assert len(out.read_text().splitlines()) == 150
+    assert len(out.read_text().splitlines()) == 60
