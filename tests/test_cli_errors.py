@@ -51,6 +51,14 @@ def test_spec_check_itself_is_under_a_second() -> None:
         assert time.monotonic() - started < 1.0, spec
 
 
+def test_python_face_refuses_the_same_specs() -> None:
+    import judgelm
+    from judgelm.engines.specs import SpecError
+
+    with pytest.raises(SpecError, match="no such folder ./nope"):
+        judgelm.Judge("hf:./nope")
+
+
 def test_template_name_gets_the_nearest(shared_data: Path, tmp_path: Path) -> None:
     res = run_cli("judge", shared_data / "pandalm" / "testset-v1.json", "-o", tmp_path / "o.jsonl", "--template", "judglm")
     assert res.exit_code == 2

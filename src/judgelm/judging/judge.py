@@ -43,7 +43,10 @@ class Judge:
                  reference: bool = False, fast: bool = True, max_new_tokens: int | None = None,
                  cache: bool | str | Path | None = None, **engine_options: Any) -> None:
         from judgelm.engines import DEFAULT_JUDGE, load_engine
+        from judgelm.engines.specs import check_spec
 
+        if not isinstance(spec, Engine):  # a spec that cannot work fails at once (SpecError), not after a download try
+            check_spec(spec or DEFAULT_JUDGE)
         self.engine: Engine = spec if isinstance(spec, Engine) else load_engine(spec or DEFAULT_JUDGE, **engine_options)
         self._owned = not isinstance(spec, Engine)
         self.settings: dict[str, Any] = dict(template=template, mode=mode, reference=reference, fast=fast,
