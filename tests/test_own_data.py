@@ -98,6 +98,12 @@ def test_judge_then_eval_my_csv_without_convert(my_csv: Path, tmp_path: Path) ->
     assert summary["n"] == N and summary["missing"] == 0
     gold = [s.gold.verdict for s in read_samples(my_csv, mapping=MAP)]
     assert summary["agreement"] == pytest.approx(sum(j["verdict"] == g for j, g in zip(judged, gold)) / N)
+    # cascade reads the same file through the same map (both stages recorded here: no second judge needed)
+    res = run_cli("cascade", my_csv, "--map", MAP, "--stage1-predictions", out, "--stage2-predictions", out,
+                  "--budget-share", "0.5", "-o", tmp_path / "cascade")
+    assert res.exit_code == 0, res.output
+    merged = [json.loads(line) for line in (tmp_path / "cascade" / "merged.jsonl").read_text().splitlines()]
+    assert sorted(m["sample_id"] for m in merged) == sorted(ids)
 
 
 def test_python_api_takes_the_same_row(my_csv: Path, tmp_path: Path) -> None:
