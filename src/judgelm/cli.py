@@ -17,13 +17,14 @@ import typer
 from judgelm.commands import mark_start
 from judgelm.commands.helpformat import CONTEXT_SETTINGS, Command, Group
 
+
 def _debug() -> bool:
     return os.environ.get("JUDGELM_DEBUG", "").strip().lower() in ("1", "true", "yes", "on")
 
 
 class _App(typer.Typer):
-    """The ``judgelm`` command: an unexpected error is one ``Error:`` line (exit 1), its traceback
-    only with ``--debug``; Ctrl-C outside a command's own handling is one line too (exit 130)."""
+    """The ``judgelm`` command: an error no command expected is one ``Error:`` line (exit 1), its
+    traceback only with ``--debug`` (the errors commands expect go through ``commands.errors.fail``)."""
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         try:
