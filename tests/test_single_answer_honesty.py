@@ -10,7 +10,8 @@ from pathlib import Path
 
 from support import REPO
 
-from judgelm.commands.judge import LENGTH_SINGLE_SPEARMAN, MINI_SINGLE_SPEARMAN, MINI_SINGLE_WARNING
+from judgelm.engines.mini import LENGTH_SINGLE_SPEARMAN, SINGLE_ANSWER_WARNING
+from judgelm.engines.mini import SINGLE_SPEARMAN as MINI_SINGLE_SPEARMAN
 
 RESULT = REPO / "benchmarks" / "results" / "single_answer_mini.json"
 
@@ -31,9 +32,24 @@ def test_mini_warns_once_when_it_grades_single_answers(shared_data: Path, tmp_pa
                           str(tmp_path / "graded.jsonl"), "--no-progress"], capture_output=True, text=True, env=env,
                          cwd=REPO, timeout=300)
     assert res.returncode == 0, res.stderr
-    assert res.stderr.count(MINI_SINGLE_WARNING) == 1
+    assert res.stderr.count(SINGLE_ANSWER_WARNING) == 1
     pairs = shared_data / "pandalm" / "testset-v1.json"  # pairs: nothing to warn about
     res = subprocess.run([sys.executable, "-m", "judgelm.cli", "judge", str(pairs), "--limit", "2", "-o",
                           str(tmp_path / "pairs.jsonl"), "--no-progress"], capture_output=True, text=True, env=env,
                          cwd=REPO, timeout=300)
     assert res.returncode == 0 and "grades single answers weakly" not in res.stderr
+
+
+def test_the_python_face_hears_it_too(shared_data: Path, caplog) -> None:
+    import logging
+
+    import judgelm
+    from judgelm.data import read_samples
+    from judgelm.engines import mini
+
+    mini._warned.clear()
+    samples = list(read_samples(shared_data / "prometheus" / "vicuna_eval.json", limit=2))
+    with caplog.at_level(logging.WARNING, logger="judgelm.engines.mini"), judgelm.Judge("mini") as judge:
+        graded = judge.judge_many(samples, reference=True)
+    assert all(j.scores and j.verdict is None for j in graded)
+    assert [r.getMessage() for r in caplog.records].count(SINGLE_ANSWER_WARNING) == 1

@@ -32,17 +32,6 @@ from judgelm.commands.options import (
 
 log = logging.getLogger(__name__)
 
-#: mini's single-answer figures, from benchmarks/results/single_answer_mini.json (benchmarks/single_answer.py;
-#: a test checks they match): Spearman with Prometheus' GPT-4 grades (pooled), and answer length's
-MINI_SINGLE_SPEARMAN = 0.46
-LENGTH_SINGLE_SPEARMAN = (0.35, 0.38)
-MINI_SINGLE_WARNING = (
-    f"the built-in judge (mini) grades single answers weakly: Spearman {MINI_SINGLE_SPEARMAN:.2f} with Prometheus' "
-    f"GPT-4 grades, barely above answer length alone ({LENGTH_SINGLE_SPEARMAN[0]:.2f}-{LENGTH_SINGLE_SPEARMAN[1]:.2f}), "
-    "on a scale of its own; for single-answer grades use a judge model (--judge hf:... or openai:...)"
-)
-
-
 def _grades_single(samples: list[Any], mode: str | None) -> bool:
     """Whether a run grades single answers (mode single/vqa, or the default for 1-answer samples)."""
     if mode is not None:
@@ -164,7 +153,9 @@ def main(
         raise fail(f"{input}: {exc}{_one_answer_hint(map_)}") from None
     checked_spec(spec)  # offline, well under a second: a model folder or cached hub id that cannot work
     if kind == "mini" and _grades_single(intake.samples, mode.value if mode else None):
-        log.warning(MINI_SINGLE_WARNING)
+        from judgelm.engines.mini import warn_single_answer
+
+        warn_single_answer()  # before the run (the engine says it too, once, where the CLI is not in front)
     engine: Any = spec
     if not workers and not ray_address:
         try:
