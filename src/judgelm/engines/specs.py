@@ -41,7 +41,7 @@ def nearest(value: str, candidates: list[str], n: int = 3) -> str:
 
 
 def _kinds() -> list[str]:
-    return [k if k in ("mini", "smol") else f"{k}:" for k in ENGINES]
+    return [f"{k}:" if k in NEEDS_TARGET else k for k in ENGINES]
 
 
 _HUB_ID = re.compile(r"^[A-Za-z0-9][\w.-]*(/[A-Za-z0-9][\w.-]*)?$")
