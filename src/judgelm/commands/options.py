@@ -50,11 +50,12 @@ def checked_spec(spec: str, flag: str = "--judge") -> tuple[str, str]:
 def checked_template(name: str, flag: str = "--template") -> str:
     """A known prompt template, else one ``Error:`` line with the nearest names."""
     from judgelm.engines.specs import nearest
+    from judgelm.prompts.prometheus import RUBRIC_TEMPLATES
     from judgelm.prompts.render import TEMPLATES
 
-    if name not in TEMPLATES:
-        raise fail(f"{flag}: unknown template {name!r}{nearest(name, list(TEMPLATES))}; "
-                   f"known: {', '.join(TEMPLATES)}", 2)
+    known = [*TEMPLATES, *RUBRIC_TEMPLATES]
+    if name not in known:
+        raise fail(f"{flag}: unknown template {name!r}{nearest(name, known)}; known: {', '.join(known)}", 2)
     return name
 
 
