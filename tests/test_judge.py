@@ -85,7 +85,9 @@ def test_scores_and_verdict_map_back_to_original_order(pairs: list[Sample]) -> N
     j = to_judgement(swapped, EngineOutput(text="8 3\nAssistant 1 is right.", confidence=0.9, cost_usd=0.01), "t")
     # presented: original answer 2 got 8, original answer 1 got 3
     assert j.order == [1, 0] and j.scores == [3.0, 8.0] and j.verdict == 2 and j.swapped
-    assert j.status == ParseStatus.OK and j.explanation == "Assistant 1 is right."
+    # the explanation speaks of the answers by their original numbers (docs/formats.md); raw as the judge wrote
+    assert j.status == ParseStatus.OK and j.explanation == "Assistant 2 is right." and j.raw.endswith("Assistant 1 is right.")
+    assert j.metadata["explanation_order"] == "original"
     assert j.confidence == 0.9 and j.cost.usd == 0.01 and j.sample_id == "1"
     j = to_judgement(forward, EngineOutput(text="8 3\n"), "t")
     assert j.scores == [8.0, 3.0] and j.verdict == 1 and not j.swapped

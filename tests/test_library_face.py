@@ -31,7 +31,7 @@ def test_judge_matches_the_cli_on_real_pairs(shared_data: Path, tmp_path: Path) 
 
 def test_plain_dicts_and_the_tiny_llama(tiny_llama: Path) -> None:
     with judgelm.Judge(f"hf:{tiny_llama}", dtype="float32", max_new_tokens=4) as judge:
-        (j,) = judge.judge({"question": "Name a colour.", "answers": ["Blue.", "A chair."]})
+        j = judge.judge({"question": "Name a colour.", "answers": ["Blue.", "A chair."]})
     assert j.sample_id == "0" and j.judge == f"hf:{tiny_llama}" and j.order == [0, 1]
     assert j.status.value in {"ok", "unparsed"}  # an untrained model: recorded as it came, never a tie
     if j.status.value == "unparsed":

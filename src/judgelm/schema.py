@@ -75,6 +75,14 @@ class Sample(BaseModel):
     def _id_to_str(cls, v: Any) -> Any:
         return str(v) if isinstance(v, int) else v
 
+    @field_validator("answers", mode="before")
+    @classmethod
+    def _answers_from_text(cls, v: Any) -> Any:
+        """Answers may be given as plain strings (``["4", "5"]``): each becomes ``Answer(text=...)``."""
+        if isinstance(v, list):
+            return [{"text": a} if isinstance(a, str) else a for a in v]
+        return v
+
     @field_validator("answers")
     @classmethod
     def _at_least_one(cls, v: list[Answer]) -> list[Answer]:

@@ -243,7 +243,7 @@ def _row_from_judgements(s: Sample, plain: Judgement | None, refd: Judgement | N
 
 
 def judgelm_row(s: Sample, scores: list[float], explanation: str | None) -> dict[str, Any]:
-    """A JudgeLM train/val row (FORMATS.md §2) for a two-answer sample."""
+    """A JudgeLM train/val row (docs/formats.md §2) for a two-answer sample."""
     a1, a2 = s.answers
     row: dict[str, Any] = {
         "question_id": s.id,

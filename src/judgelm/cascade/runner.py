@@ -1,4 +1,4 @@
-"""The cascade ("integrated" method, FORMATS.md §5): a cheap judge decides what it is sure of,
+"""The cascade ("integrated" method, docs/formats.md §5): a cheap judge decides what it is sure of,
 a strong judge decides the rest.
 
 Stage 1 judges every sample; its confidence ranks the samples; a policy

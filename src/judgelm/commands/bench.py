@@ -2,15 +2,21 @@
 
 from __future__ import annotations
 
+from enum import Enum
 from typing import Annotated, Optional
 
 import typer
 
 
+class SizeChoice(str, Enum):
+    m110 = "110m"
+    tiny = "tiny"
+
+
 def main(
     model: Annotated[Optional[str], typer.Option(help="Model dir or hub id; default: random weights of --size.")] = None,
-    tiny: Annotated[bool, typer.Option("--tiny", help="Use the tiny random model (CI).")] = False,
-    size: Annotated[str, typer.Option(help="Random model size: 110m or tiny.")] = "110m",
+    tiny: Annotated[bool, typer.Option("--tiny", hidden=True, help="Former spelling of --size tiny.")] = False,
+    size: Annotated[SizeChoice, typer.Option(help="Random model size (tiny: the CI model).")] = "110m",  # type: ignore[assignment]
     data: Annotated[Optional[str], typer.Option(help="PandaLM testset-v1.json (default: shared data).")] = None,
     limit: Annotated[Optional[int], typer.Option(help="Use the first N pairs (default: all 999).")] = None,
     ref_limit: Annotated[int, typer.Option(help="Pairs for (a), the per-sample reference (a rate).")] = 64,
@@ -25,7 +31,7 @@ def main(
     """Benchmark fast/explained judging against the reference per-sample generate loop."""
     from judgelm.engines.bench import format_table, run_benchmark
 
-    result = run_benchmark(model=model, size="tiny" if tiny else size, data=data, limit=limit, ref_limit=ref_limit,
+    result = run_benchmark(model=model, size="tiny" if tiny else getattr(size, "value", size), data=data, limit=limit, ref_limit=ref_limit,
                            explained_limit=explained_limit, explained_ref_limit=explained_ref_limit,
                            score_tokens=score_tokens, explained_tokens=explained_tokens,
                            token_budget=token_budget, out=out)

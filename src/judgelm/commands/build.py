@@ -9,7 +9,7 @@ from typing import Annotated, Optional
 import typer
 
 from judgelm.commands.errors import fail
-from judgelm.commands.options import SkipBadOption, echo_rejects
+from judgelm.commands.options import DeviceOption, DtypeOption, SkipBadOption, echo_rejects
 
 log = logging.getLogger(__name__)
 
@@ -58,8 +58,8 @@ def main(
                                                         "spending in this run.")] = None,
     price_in: Annotated[Optional[float], typer.Option("--price-in")] = None,
     price_out: Annotated[Optional[float], typer.Option("--price-out")] = None,
-    dtype: Annotated[Optional[str], typer.Option("--dtype")] = None,
-    device: Annotated[Optional[str], typer.Option("--device")] = None,
+    dtype: DtypeOption = None,
+    device: DeviceOption = None,
     skip_bad: SkipBadOption = False,
 ) -> None:
     """Build JudgeLM-format judge training data: pair the models' answers, have a teacher judge each pair

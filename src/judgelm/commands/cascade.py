@@ -2,7 +2,7 @@
 
 Stage 1 (default: the built-in judge) judges every sample; the least confident go to stage 2
 (any engine, e.g. ``openai:gpt-4o`` or a large local judge behind ``--stage2-api-base``), by a
-fixed share (``--budget``) or a threshold calibrated on labelled data (``--target-agreement``), or
+fixed share (``--budget-share``) or a threshold calibrated on labelled data (``--target-agreement``), or
 with a guaranteed agreement level (``--guarantee A --delta D --calibration N|FILE``: any number of
 stages via ``--stage-mid``, confidence from agreement via ``--signal``).
 Either stage can be a recorded judgement file instead (studies cost nothing). Writes
@@ -20,7 +20,14 @@ from typing import Annotated, Any, Optional
 import typer
 
 from judgelm.commands.errors import fail
-from judgelm.commands.options import EncodingOption, SkipBadOption, echo_rejects
+from judgelm.commands.options import (
+    DeviceOption,
+    DtypeOption,
+    EncodingOption,
+    MapOption,
+    SkipBadOption,
+    echo_rejects,
+)
 
 log = logging.getLogger(__name__)
 
@@ -44,16 +51,13 @@ def _closing(engines: list[Any]) -> Iterator[None]:
 
 
 def _engine(spec: str, prefix: str, opts: dict[str, Any]) -> Any:
-    from judgelm.commands.options import engine_options
-    from judgelm.engines import load_engine, parse_spec
+    from judgelm.commands.options import checked_spec, engine_options
+    from judgelm.engines import load_engine
 
-    try:
-        kind, _ = parse_spec(spec)
-    except ValueError as exc:
-        raise typer.BadParameter(str(exc), param_hint=f"--{prefix}") from None
+    kind, _ = checked_spec(spec, f"--{prefix}")
     try:
         return load_engine(spec, **engine_options(kind, **opts))
-    except (ValueError, ModuleNotFoundError, OSError) as exc:  # OSError: weights not found
+    except (ValueError, ImportError, OSError) as exc:  # OSError: weights not found
         raise fail(f"--{prefix} {spec}: {exc}") from None
 
 
@@ -77,7 +81,7 @@ def _guaranteed(a: dict[str, Any]) -> None:
     from judgelm.engines import DEFAULT_JUDGE
 
     if any(a[k] is not None for k in ("budget", "target_agreement", "threshold")):
-        raise typer.BadParameter("--guarantee replaces --budget / --target-agreement / --threshold")
+        raise typer.BadParameter("--guarantee replaces --budget-share / --target-agreement / --threshold")
     if a["guarantee_on"] not in ("all", "kept"):
         raise typer.BadParameter("--guarantee-on must be all or kept")
     if a["test"] not in ("prompt", "binomial"):
@@ -100,12 +104,13 @@ def _guaranteed(a: dict[str, Any]) -> None:
     common = dict(reference=a["reference"], cache=not a["no_cache"])
     engines: list[Any] = []
     with _closing(engines):  # every input is read and checked before an engine is loaded
-        intake = read_input(a["input"], a["format"], skip_bad=a["skip_bad"], limit=a["limit"], encoding=a["encoding"])
+        intake = read_input(a["input"], a["format"], skip_bad=a["skip_bad"], limit=a["limit"], encoding=a["encoding"],
+                            mapping=a["map_"])
         samples = intake.samples
         try:
             n_cal = float(cal_arg)
         except ValueError:
-            calib_intake = read_input(cal_arg, skip_bad=a["skip_bad"], encoding=a["encoding"])
+            calib_intake = read_input(cal_arg, skip_bad=a["skip_bad"], encoding=a["encoding"], mapping=a["map_"])
             intake.rejects.add(calib_intake.rejects.errors)
             calibration: Any = calib_intake.samples
         else:
@@ -162,8 +167,10 @@ def main(
     stage2: Annotated[Optional[str], typer.Option("--stage2", help="Stage-2 judge spec, e.g. openai:gpt-4o or hf:BAAI/JudgeLM-33B-v1.0.")] = None,
     stage2_predictions: Annotated[Optional[str], typer.Option(
         "--stage2-predictions", help="Recorded stage-2 judgements (Judgement JSONL, PandaLM gpt/pandalm files, verdicts).")] = None,
-    budget: Annotated[Optional[float], typer.Option("--budget", min=0.0, max=1.0,
+    budget: Annotated[Optional[float], typer.Option("--budget-share", min=0.0, max=1.0,
                                                    help="Send this share of samples (least confident) to stage 2.")] = None,
+    budget_old: Annotated[Optional[float], typer.Option("--budget", min=0.0, max=1.0, hidden=True,
+                                                       help="Former name of --budget-share.")] = None,
     target_agreement: Annotated[Optional[float], typer.Option(
         "--target-agreement", min=0.0, max=1.0, help="Calibrate a confidence threshold reaching this agreement.")] = None,
     threshold: Annotated[Optional[float], typer.Option("--threshold", min=0.0, max=1.0,
@@ -182,6 +189,7 @@ def main(
     stage2_template: Annotated[Optional[str], typer.Option("--stage2-template", help="Stage-2 template (default: --template).")] = None,
     reference: Annotated[bool, typer.Option("--reference", help="Show the reference answer to both judges.")] = False,
     format: Annotated[Optional[str], typer.Option("--format", "-f", help="Input format name (default: detect).")] = None,
+    map_: MapOption = None,
     limit: Annotated[Optional[int], typer.Option("--limit", min=1, help="Only the first N samples.")] = None,
     skip_bad: SkipBadOption = False,
     encoding: EncodingOption = "utf-8",
@@ -200,8 +208,8 @@ def main(
     price_in: Annotated[Optional[float], typer.Option("--stage2-price-in", help="USD per 1M prompt tokens.")] = None,
     price_out: Annotated[Optional[float], typer.Option("--stage2-price-out", help="USD per 1M completion tokens.")] = None,
     stage1_api_base: Annotated[Optional[str], typer.Option("--stage1-api-base", help="Base URL when stage 1 is openai:.")] = None,
-    dtype: Annotated[Optional[str], typer.Option("--dtype", help="hf engines: auto | bfloat16 | float32.")] = None,
-    device: Annotated[Optional[str], typer.Option("--device", help="hf engines: auto | cpu | cuda[:N].")] = None,
+    dtype: DtypeOption = None,
+    device: DeviceOption = None,
     guarantee: Annotated[Optional[float], typer.Option(
         "--guarantee", min=0.0, max=1.0, help="Guarantee this agreement with probability 1 - delta "
                                               "(fixed-sequence testing on --calibration; see docs/cascade.md).")] = None,
@@ -233,12 +241,23 @@ def main(
     from judgelm.data.intake import read_input
     from judgelm.engines import DEFAULT_JUDGE
 
+    from pathlib import Path
+
+    from judgelm.commands.options import checked_spec, checked_template
+
+    budget = budget if budget is not None else budget_old
+    checked_template(template)
+    if stage2_template:
+        checked_template(stage2_template, "--stage2-template")
+    for flag, value in (("--stage1", stage1), ("--stage2", stage2)):
+        if value and not Path(value).exists():  # an existing path is a recorded file
+            checked_spec(value, flag)
     if guarantee is not None:
         return _guaranteed(locals())
     chosen = [(n, v) for n, v in (("budget", budget), ("target", target_agreement), ("threshold", threshold))
               if v is not None]
     if len(chosen) != 1:
-        raise typer.BadParameter("give exactly one of --budget, --target-agreement, --threshold")
+        raise typer.BadParameter("give exactly one of --budget-share, --target-agreement, --threshold")
     if stage1 and stage1_predictions:
         raise typer.BadParameter("give --stage1 or --stage1-predictions, not both")
     if bool(stage2) == bool(stage2_predictions):
@@ -257,12 +276,12 @@ def main(
 
     engines: list[Any] = []
     with _closing(engines):  # every input is read and checked before an engine is loaded
-        intake = read_input(input, format, skip_bad=skip_bad, limit=limit, encoding=encoding)
+        intake = read_input(input, format, skip_bad=skip_bad, limit=limit, encoding=encoding, mapping=map_)
         samples = intake.samples
         calib = None
         evaluate_ids = None
         if calibration:
-            calib_intake = read_input(calibration, skip_bad=skip_bad, encoding=encoding)
+            calib_intake = read_input(calibration, skip_bad=skip_bad, encoding=encoding, mapping=map_)
             intake.rejects.add(calib_intake.rejects.errors)
             calib = calib_intake.samples
         elif calib_fraction:

@@ -10,7 +10,7 @@ from typing import Annotated, Optional
 import typer
 
 from judgelm.commands.errors import fail
-from judgelm.commands.options import EncodingOption
+from judgelm.commands.options import EncodingOption, MapOption
 
 logger = logging.getLogger(__name__)
 
@@ -33,16 +33,14 @@ def main(
         help="Input format (default: detected): judgelm, pandalm, alpaca_eval, llmbar, autoj, arena_bench, "
              "prometheus, mmvet, canonical, mapped.",
     )] = None,
-    map_: Annotated[
-        Optional[str], typer.Option("--map", help="Column mapping, e.g. question=prompt,answers=a|b,gold=winner.")
-    ] = None,
+    map_: MapOption = None,
     skip_bad: Annotated[bool, typer.Option("--skip-bad", help="Skip malformed rows, report each one.")] = False,
     limit: Annotated[Optional[int], typer.Option(help="Stop after N samples.")] = None,
     split: Annotated[Optional[str], typer.Option(help="Hugging Face dataset split.")] = None,
     config: Annotated[Optional[str], typer.Option(help="Hugging Face dataset configuration.")] = None,
     predictions: Annotated[Optional[Path], typer.Option(help="MM-Vet: the model's predictions JSON.")] = None,
     option: Annotated[
-        Optional[list[str]], typer.Option("--option", "-O", help="Reader option KEY=VALUE (repeatable).")
+        Optional[list[str]], typer.Option("--option", "-O", metavar="KEY=VALUE", help="Reader option KEY=VALUE (repeatable).")
     ] = None,
     skipped_report: Annotated[
         Optional[Path], typer.Option(help="Write every skipped row (file, line, field, reason) as JSONL here.")

@@ -16,7 +16,7 @@ from typing import Annotated, Any, Optional
 import typer
 
 from judgelm.commands.errors import fail
-from judgelm.commands.options import EncodingOption, SkipBadOption, echo_rejects
+from judgelm.commands.options import EncodingOption, MapOption, SkipBadOption, echo_rejects
 
 logger = logging.getLogger(__name__)
 
@@ -152,6 +152,7 @@ def main(
     as_json: Annotated[bool, typer.Option("--json", help="Print the result as one JSON object.")] = False,
     report: Annotated[Optional[Path], typer.Option("--report", help="Write an HTML report to DIR/index.html.")] = None,
     gold_format: Annotated[Optional[str], typer.Option("--gold-format", help="Format of --gold (default: detected).")] = None,
+    map_: MapOption = None,
     pred_format: Annotated[Optional[str], typer.Option("--pred-format", help="judgement, pandalm, gpt or verdicts (default: detected).")] = None,
     n_boot: Annotated[int, typer.Option("--bootstrap", help="Bootstrap resamples for the 95% intervals.")] = 1000,
     seed: Annotated[int, typer.Option("--seed", help="Seed of the bootstrap.")] = 0,
@@ -165,7 +166,7 @@ def main(
     from judgelm.evaluation.evaluate import evaluate
     from judgelm.evaluation.grades import holds_grades, split_by_criterion
     try:
-        intake = read_input(gold, gold_format, skip_bad=skip_bad, encoding=encoding)
+        intake = read_input(gold, gold_format, skip_bad=skip_bad, encoding=encoding, mapping=map_)
         samples = intake.samples
         if holds_grades(samples):  # absolute grades (rubric scores): correlations, not agreement
             _grades(gold, pred, samples, pred_format, encoding, as_json, report)

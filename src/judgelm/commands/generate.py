@@ -9,6 +9,7 @@ from typing import Annotated, Optional
 import typer
 
 from judgelm.commands.errors import fail
+from judgelm.commands.options import DeviceOption, DtypeOption, checked_spec
 
 log = logging.getLogger(__name__)
 
@@ -43,8 +44,8 @@ def main(
     budget_usd: Annotated[Optional[float], typer.Option("--budget-usd", help="Hard spending cap for this run.")] = None,
     price_in: Annotated[Optional[float], typer.Option("--price-in", help="USD per 1M prompt tokens.")] = None,
     price_out: Annotated[Optional[float], typer.Option("--price-out", help="USD per 1M completion tokens.")] = None,
-    dtype: Annotated[Optional[str], typer.Option("--dtype", help="auto | bfloat16 | float32 (hf, vllm)")] = None,
-    device: Annotated[Optional[str], typer.Option("--device", help="auto | cpu | cuda[:N] (hf)")] = None,
+    dtype: DtypeOption = None,
+    device: DeviceOption = None,
 ) -> None:
     """Answer every prompt of PROMPTS with MODEL and write a JudgeLM answer file (question_id, question_body,
     text, model, decoding_method, sampling settings). Killed? Run the same command again."""
@@ -60,6 +61,8 @@ def main(
         raise fail(str(exc)) from None
     if limit:
         items = items[:limit]
+    if model.partition(":")[0] in ("hf", "vllm", "openai"):  # the same offline check as a judge spec
+        checked_spec(model, "--model")
     try:
         gen = load_generator(model, api_base=api_base, api_key_env=api_key_env, api=api, concurrency=concurrency,
                              max_retries=max_retries, timeout_s=timeout, budget_usd=budget_usd, price_in=price_in,

@@ -11,18 +11,57 @@ from typing import Annotated, Any, Optional
 
 import typer
 
+from judgelm.commands import elapsed
 from judgelm.commands.errors import fail
 from judgelm.commands.options import (
     ApiChoice,
+    DeviceOption,
+    DtypeOption,
     EncodingOption,
+    EngineOptionOption,
+    MapOption,
     ModeChoice,
     SkipBadOption,
+    checked_spec,
+    checked_template,
     default_judge_missing,
     echo_rejects,
     engine_options,
+    parse_option_pairs,
 )
 
 log = logging.getLogger(__name__)
+
+def _grades_single(samples: list[Any], mode: str | None) -> bool:
+    """Whether a run grades single answers (mode single/vqa, or the default for 1-answer samples)."""
+    if mode is not None:
+        return mode in ("single", "vqa")
+    return any(len(s.answers) == 1 for s in samples)
+
+
+def _one_answer_hint(mapping: str | None) -> str:
+    """A mapping with one answer column is often a pair whose ``|`` the shell took for a pipe."""
+    if mapping is None:
+        return ""
+    from judgelm.data.mapping import parse_mapping
+
+    if len(parse_mapping(mapping)["answers"]) != 1:
+        return ""
+    return (" (--map names one answer column; for pairs name both, answers=COL1|COL2, "
+            "with the whole --map value in quotes so the shell keeps the |)")
+
+
+def _interrupted(output: str, samples: int) -> typer.Exit:
+    """Ctrl-C: say what is on disk and the exact command that carries on from there."""
+    import shlex
+    import sys
+    from pathlib import Path
+
+    path = Path(output)
+    done = sum(1 for _ in path.open(encoding="utf-8")) if path.is_file() else 0
+    command = shlex.join(["judgelm", *sys.argv[1:]]) if sys.argv[1:] else "the same judgelm judge command"
+    return fail(f"interrupted: {done} judgements written to {output} (the run has {samples} samples); "
+                f"resume (only the rest is judged) with: {command}", 130)
 
 
 def main(
@@ -44,21 +83,24 @@ def main(
     swap: Annotated[bool, typer.Option("--swap", help="Judge both answer orders and write both (for consistency).")] = False,
     ties: Annotated[bool, typer.Option("--ties/--no-ties", help="--no-ties: forced choice, for label sets "
                                        "without ties such as LLMBar (built-in judge only).")] = True,
-    fast: Annotated[bool, typer.Option("--fast/--explain", help="Scores only, or a full explanation.")] = True,
-    max_new_tokens: Annotated[Optional[int], typer.Option("--max-new-tokens", min=1)] = None,
+    fast: Annotated[bool, typer.Option("--fast/--explain", help="Scores only (one short line: the cheap way to judge "
+                                       "a data set), or a full explanation (serve's default).")] = True,
+    max_new_tokens: Annotated[Optional[int], typer.Option("--max-new-tokens", min=1, help="Generation length "
+                                                          "(default: 16 with --fast, 512 with --explain).")] = None,
     batch_size: Annotated[Optional[int], typer.Option("--batch-size", min=1,
                                                        help="Requests per engine call / commit.")] = None,
     workers: Annotated[int, typer.Option("--workers", min=0, help="Shard over N Ray workers (one replica each).")] = 0,
     ray_address: Annotated[Optional[str], typer.Option("--ray-address", help="Join this Ray cluster ('auto' ok).")] = None,
     limit: Annotated[Optional[int], typer.Option("--limit", min=1, help="Judge only the first N samples.")] = None,
     format: Annotated[Optional[str], typer.Option("--format", "-f", help="Input format name (default: detect).")] = None,
+    map_: MapOption = None,
     skip_bad: SkipBadOption = False,
     encoding: EncodingOption = "utf-8",
     no_cache: Annotated[bool, typer.Option("--no-cache", help="Neither read nor write the response cache.")] = False,
     cache_path: Annotated[Optional[str], typer.Option("--cache-path", help="Response cache file "
                                                       "(default ~/.cache/judgelm/responses.sqlite).")] = None,
     restart: Annotated[bool, typer.Option("--restart", help="Forget the run state and start over.")] = False,
-    progress: Annotated[bool, typer.Option("--progress/--no-progress")] = True,
+    progress: Annotated[bool, typer.Option("--progress/--no-progress", help="Progress bar on stderr.")] = True,
     api_base: Annotated[Optional[str], typer.Option("--api-base", help="OpenAI-compatible base URL, "
                                                     "e.g. http://localhost:8000/v1 (vLLM).")] = None,
     api_key_env: Annotated[Optional[str], typer.Option("--api-key-env",
@@ -72,8 +114,9 @@ def main(
     price_in: Annotated[Optional[float], typer.Option("--price-in", help="USD per 1M prompt tokens (override).")] = None,
     price_out: Annotated[Optional[float], typer.Option("--price-out",
                                                        help="USD per 1M completion tokens (override).")] = None,
-    dtype: Annotated[Optional[str], typer.Option("--dtype", help="auto | bfloat16 | float32 (hf)")] = None,
-    device: Annotated[Optional[str], typer.Option("--device", help="auto | cpu | cuda[:N] (hf)")] = None,
+    dtype: DtypeOption = None,
+    device: DeviceOption = None,
+    option: EngineOptionOption = None,
 ) -> None:
     """Judge every sample of INPUT and write one Judgement JSON per line to OUTPUT (resumable)."""
     from judgelm.data.errors import DataError
@@ -98,11 +141,13 @@ def main(
         raise fail(f"--mode: {template} fixes its mode (prometheus-absolute grades 1 answer, prometheus-relative "
                    f"compares 2); leave --mode out", 2)
     spec = judge or DEFAULT_JUDGE
-    try:
+    try:  # the kind now (it decides which flags apply); the whole spec once the input is known good
         kind, _ = parse_spec(spec)
-    except ValueError as exc:
-        raise typer.BadParameter(str(exc), param_hint="--judge") from None
-    options = engine_options(
+    except ValueError:
+        kind, _ = checked_spec(spec)  # one line with the nearest names
+    checked_template(template)
+    options = parse_option_pairs(option or [])
+    options |= engine_options(
         kind, api_base=api_base, api_key_env=api_key_env, api=api.value if api else None, concurrency=concurrency,
         timeout_s=timeout, max_retries=max_retries, budget_usd=budget_usd, price_in=price_in, price_out=price_out,
         dtype=dtype, device=device,
@@ -112,7 +157,7 @@ def main(
             raise fail(f"--no-ties needs a built-in judge (mini, lm); {spec} decides ties itself")
         options["ties"] = False
     try:  # the whole input is read and checked before a model is loaded
-        intake = read_input(input, format, skip_bad=skip_bad, limit=limit, encoding=encoding)
+        intake = read_input(input, format, skip_bad=skip_bad, limit=limit, encoding=encoding, mapping=map_)
     except DataError as exc:
         raise fail(exc, 2) from None
     except ValueError as exc:  # unknown format or encoding
@@ -121,7 +166,12 @@ def main(
         check_samples(intake.samples, template=template, mode=mode.value if mode else None, reference=reference,
                       swap=swap, fast=fast, max_new_tokens=max_new_tokens, rubric=rubric_obj)
     except ValueError as exc:
-        raise fail(f"{input}: {exc}") from None
+        raise fail(f"{input}: {exc}{_one_answer_hint(map_)}") from None
+    checked_spec(spec)  # offline, well under a second: a model folder or cached hub id that cannot work
+    if kind == "mini" and _grades_single(intake.samples, mode.value if mode else None):
+        from judgelm.engines.mini import warn_single_answer
+
+        warn_single_answer()  # before the run (the engine says it too, once, where the CLI is not in front)
     engine: Any = spec
     if not workers and not ray_address:
         try:
@@ -143,6 +193,8 @@ def main(
             cache=False if no_cache else (cache_path or True), workers=workers, ray_address=ray_address,
             engine_options=options, limit=limit, progress=progress, rubric=rubric_obj,
         )
+    except KeyboardInterrupt:
+        raise _interrupted(output, len(intake.samples)) from None
     except (DataError, RunBusy) as exc:
         raise fail(str(exc)) from None
     except ValueError as exc:  # a sample that does not fit the template/mode (PromptError), duplicate ids
@@ -152,8 +204,8 @@ def main(
             engine.close()
     s = summary
     typer.echo(
-        f"judged {s.samples} samples ({s.requests} requests) with {s.judge} in {s.wall_s:.1f}s "
-        f"({s.samples_per_s:.2f} samples/s)\n"
+        f"judged {s.samples} samples ({s.requests} requests) with {s.judge} in {elapsed():.1f}s "
+        f"(judging {s.wall_s:.1f}s, {s.samples_per_s:.2f} samples/s)\n"
         f"  engine calls {s.judged}, from cache {s.from_cache}, resumed {s.resumed}\n"
         f"  ok {s.ok}, unparsed {s.unparsed}, errors {s.errors}\n"
         f"  cost ${s.cost_usd:.4f} ({s.prompt_tokens} prompt + {s.completion_tokens} completion tokens)\n"

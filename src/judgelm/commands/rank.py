@@ -19,7 +19,7 @@ from typing import Annotated, Any
 import typer
 
 from judgelm.commands.errors import fail
-from judgelm.commands.options import SkipBadOption, echo_rejects
+from judgelm.commands.options import DeviceOption, DtypeOption, SkipBadOption, echo_rejects
 
 log = logging.getLogger(__name__)
 
@@ -27,7 +27,7 @@ log = logging.getLogger(__name__)
 def main(
     inputs: Annotated[list[str], typer.Argument(help="Answer files (one per model, or one with a model column), "
                                                "or sample files whose answers name their models (AlpacaEval annotations.json).")],
-    output: Annotated[str, typer.Option("--output", "-o", help="Output folder (required): ranking.json, ratings.csv, "
+    output: Annotated[str, typer.Option("--output", "-o", help="Output folder: ranking.json, ratings.csv, "
                                         "wtl.csv, *.png, report.html.")],
     judge: Annotated[str | None, typer.Option("--judge", "-j", help="Judge spec, e.g. mini (the built-in judge), "
                                                  "hf:BAAI/JudgeLM-7B-v1.0. Default for unlabelled inputs: mini.")] = None,
@@ -59,8 +59,8 @@ def main(
     no_cache: Annotated[bool, typer.Option("--no-cache", help="Neither read nor write the response cache.")] = False,
     api_base: Annotated[str | None, typer.Option("--api-base", help="OpenAI-compatible base URL (openai: judges).")] = None,
     api: Annotated[str | None, typer.Option("--api", help="chat | completions (openai: judges).")] = None,
-    dtype: Annotated[str | None, typer.Option("--dtype", help="hf: auto | bfloat16 | float32")] = None,
-    device: Annotated[str | None, typer.Option("--device", help="hf: auto | cpu | cuda[:N]")] = None,
+    dtype: DtypeOption = None,
+    device: DeviceOption = None,
     skip_bad: SkipBadOption = False,
 ) -> None:
     """Rank the models whose answers are in INPUTS, with intervals and the separable partial order."""
@@ -80,8 +80,14 @@ def main(
         raise typer.BadParameter("--max-prompts, --sample-prompts, --pairs-per-prompt and --all-pairs choose the "
                                  "pairs to judge; --from-labels ranks every labelled pair of the inputs",
                                  param_hint="--from-labels")
+    from judgelm.commands.options import checked_spec, checked_template
+
+    checked_template(template)
+    if judge:
+        checked_spec(judge)
     chosen = [m.strip() for m in models.split(",") if m.strip()] if models else None
     out = Path(output)
+    created = not out.exists()
     out.mkdir(parents=True, exist_ok=True)
     try:
         run = collect(inputs, out, judge_fn=_judge, notify=lambda msg: typer.echo(msg, err=True), chosen=chosen, judge=judge, judgements=judgements, from_labels=from_labels,
@@ -106,6 +112,9 @@ def main(
         raise fail(str(exc)) from None
     except ValueError as exc:
         raise fail(str(exc)) from None
+    finally:  # a run that failed before writing anything leaves no empty output folder behind
+        if created and out.is_dir() and not any(out.iterdir()):
+            out.rmdir()
     typer.echo(f"{ranking.n_games} games on {ranking.n_prompts} prompts "
                f"({', '.join(f'{k} {v}' for k, v in run.stats.items())})")
     if board:

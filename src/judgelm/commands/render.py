@@ -18,6 +18,7 @@ import typer
 from judgelm.commands.errors import fail
 from judgelm.commands.options import (
     EncodingOption,
+    MapOption,
     ModeChoice,
     SkipBadOption,
     echo_rejects,
@@ -71,8 +72,11 @@ def main(
     swap: Annotated[bool, typer.Option(
         "--swap", help="Also write each prompt with the answer order reversed (not in single/vqa grading).")] = False,
     format: Annotated[Optional[str], typer.Option("--format", "-f", help="Input format name (default: detect).")] = None,
-    opt: Annotated[Optional[list[str]], typer.Option(
-        "--opt", help="Reader option KEY=VALUE, repeatable (e.g. predictions=preds.json for MM-Vet).")] = None,
+    option: Annotated[Optional[list[str]], typer.Option(
+        "--option", "-O", metavar="KEY=VALUE", help="Reader option KEY=VALUE, repeatable (e.g. predictions=preds.json for MM-Vet), "
+                               "as in convert.")] = None,
+    opt: Annotated[Optional[list[str]], typer.Option("--opt", hidden=True, help="Former name of --option.")] = None,
+    map_: MapOption = None,
     limit: Annotated[Optional[int], typer.Option("--limit", min=1, help="Render only the first N samples.")] = None,
     skip_bad: SkipBadOption = False,
     encoding: EncodingOption = "utf-8",
@@ -104,8 +108,8 @@ def main(
     if reference and t == "pandalm":
         raise typer.BadParameter("the PandaLM template has no reference block", param_hint="--reference")
     try:
-        intake = read_input(input, format, skip_bad=skip_bad, limit=limit, encoding=encoding,
-                            **_reader_options(opt or []))
+        intake = read_input(input, format, skip_bad=skip_bad, limit=limit, encoding=encoding, mapping=map_,
+                            **_reader_options([*(opt or []), *(option or [])]))
     except (DataError, ValueError) as exc:  # the input itself is bad: nothing rendered
         raise fail(exc, 2) from None
     try:

@@ -9,23 +9,9 @@ from typing import Annotated, Any
 
 import typer
 
+from judgelm.commands.options import checked_spec, checked_template, parse_option_pairs
+
 logger = logging.getLogger(__name__)
-
-
-def _engine_options(pairs: list[str]) -> dict[str, Any]:
-    """``key=value`` pairs; values parsed as JSON when they look like it (numbers, true/false)."""
-    import json
-
-    opts: dict[str, Any] = {}
-    for pair in pairs:
-        key, sep, value = pair.partition("=")
-        if not sep or not key:
-            raise typer.BadParameter(f"--engine-opt {pair!r}: expected key=value")
-        try:
-            opts[key] = json.loads(value)
-        except json.JSONDecodeError:
-            opts[key] = value
-    return opts
 
 
 def _is_loopback(host: str) -> bool:
@@ -66,8 +52,9 @@ def main(
     ui: Annotated[bool, typer.Option("--ui/--no-ui", help="Mount the gradio web UI under /ui")] = True,
     model_name: Annotated[str | None, typer.Option(help="Model id reported by /v1/models (default: the judge spec)")]
     = None,
-    engine_opt: Annotated[list[str], typer.Option("--engine-opt", help="Engine constructor option key=value "
-                                                  "(repeatable), e.g. --engine-opt dtype=bfloat16")] = [],
+    option: Annotated[list[str], typer.Option("--option", "-O", metavar="KEY=VALUE", help="Engine option KEY=VALUE, repeatable "
+                                              "(docs/engines.md), e.g. -O dtype=bfloat16")] = [],
+    engine_opt: Annotated[list[str], typer.Option("--engine-opt", hidden=True, help="Former name of --option.")] = [],
 ) -> None:
     """Serve a judge over HTTP: /v1/judge, /v1/jobs, OpenAI /v1/chat/completions, /healthz, /metrics, /ui."""
     import uvicorn
@@ -86,9 +73,13 @@ def main(
         max_batch=max_batch, batch_wait_ms=batch_wait_ms, batch_delay_s=batch_delay_s, jobs_db=jobs_db,
         job_chunk=job_chunk, cors_origins=list(cors_origin), ui=ui, model_name=model_name,
     )
+    checked_spec(judge)
+    checked_template(template)
     logger.info("loading judge %s", judge)
-    engine = load_engine(judge, **_engine_options(engine_opt))
+    engine = load_engine(judge, **parse_option_pairs([*engine_opt, *option]))
     app = create_app(engine, settings)
+    url = f"http://{'[' + host + ']' if ':' in host else host}:{port}"
+    typer.echo(f"serving {judge} at {url}  (API {url}/docs" + (f", web UI {url}/ui/" if ui else "") + "); Ctrl-C stops")
     try:
         uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False,
                     timeout_graceful_shutdown=10)

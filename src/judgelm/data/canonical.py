@@ -22,8 +22,13 @@ def validation_error(row: Row, exc: ValidationError) -> Exception:
 
 
 def to_sample(row: Row) -> Sample:
+    """A canonical row; ``id`` is optional (``<file stem>:<line>`` when absent) and answers may be
+    plain strings -- the one sample shape every entry point accepts (docs/formats.md)."""
+    data = row.data
+    if data.get("id") in (None, ""):
+        data = {**data, "id": row.derived_id()}
     try:
-        return Sample.model_validate(row.data)
+        return Sample.model_validate(data)
     except ValidationError as exc:
         raise validation_error(row, exc) from None
 
@@ -47,11 +52,11 @@ def write_samples(samples: Iterable[Sample], path: str | Path) -> int:
 @register
 class CanonicalFormat(Format):
     name = "canonical"
-    description = "judgelm canonical JSONL (Sample: id, question, answers[{text, model}], gold, ...)"
+    description = "judgelm canonical JSONL (Sample: question, answers as strings or {text, model}, optional id, gold, ...)"
     labels = "gold.verdict"
 
     def matches(self, first: dict[str, Any]) -> bool:
-        return {"id", "question", "answers"} <= first.keys() and isinstance(first.get("answers"), list)
+        return {"question", "answers"} <= first.keys() and isinstance(first.get("answers"), list)
 
     def converter(self, path: Path, **opts: Any) -> Converter:
         return to_sample

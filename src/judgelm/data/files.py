@@ -29,7 +29,6 @@ _ARCHIVES = (
     (b"\xfd7zXZ\x00", "an xz-compressed file: decompress it first (unxz)"),
     (b"\x28\xb5\x2f\xfd", "a zstd-compressed file: decompress it first (unzstd)"),
     (b"7z\xbc\xaf\x27\x1c", "a 7-zip archive: unpack it first"),
-    (b"PAR1", "a Parquet file: read it with hf:parquet -O data_files=FILE"),
     (b"\x89HDF", "an HDF5 file, not a JSON/JSONL/CSV data file"),
 )
 _GZIP = b"\x1f\x8b"
@@ -63,6 +62,8 @@ def open_binary(path: Path) -> BinaryIO:
     if not path.exists():
         raise DataError(path, None, None, "no such file")
     magic = _magic(path)
+    if magic.startswith(b"PAR1") and data_suffix(path) != ".parquet":
+        raise DataError(path, None, None, "is a Parquet file: give it a .parquet name to read it")
     if magic.startswith(_GZIP):
         return gzip.open(path, "rb")  # type: ignore[return-value]
     for prefix, what in _ARCHIVES:

@@ -1,4 +1,4 @@
-"""JudgeLM's own data format (JudgeLM-100K train, judgelm_val_5k; FORMATS.md §2).
+"""JudgeLM's own data format (JudgeLM-100K train, judgelm_val_5k; docs/formats.md §2).
 
 One JSON object per line: ``question_id, question_body, answer1_body, answer2_body,
 answer{k}_model_id, answer{k}_metadata`` (answers 3..N follow the same pattern), and optional

@@ -68,6 +68,25 @@ def parse_mapping(spec: str | Mapping[str, Any]) -> ColumnMapping:
     return mapping
 
 
+_QUESTION_COLS = ("question", "prompt", "instruction", "query", "input", "user_prompt")
+_GOLD_COLS = ("label", "gold", "winner", "preference", "verdict", "choice")
+
+
+def suggest_mapping(fields: list[str]) -> str | None:
+    """A ``--map`` value guessed from column names (``question``, ``answer_a``/``answer_b``,
+    ``label`` …), for the error message of a file of no known format; None when no guess."""
+    lower = {f.lower(): f for f in fields}
+    question = next((lower[c] for c in _QUESTION_COLS if c in lower), None)
+    answers = [f for f in fields if _NAMED.match(f.strip().lower())]
+    if question is None or len(answers) < 2:
+        return None
+    parts = [f"question={question}", "answers=" + "|".join(answers)]
+    gold = next((lower[c] for c in _GOLD_COLS if c in lower), None)
+    if gold is not None:
+        parts.append(f"gold={gold}")
+    return ",".join(parts)
+
+
 def parse_verdict(value: Any, n: int) -> int | None:
     """A gold label in any of the documented spellings → 0 (tie), k (answer k) or None."""
     if value is None or (isinstance(value, str) and not value.strip()):
@@ -138,7 +157,7 @@ def map_row(row: Row, mapping: ColumnMapping) -> Sample:
     explanation = _text(row, mapping["explanation"], required=False) if "explanation" in mapping else None
     if verdict is not None or scores is not None or explanation is not None:
         gold = Gold(verdict=verdict, scores=scores, explanation=explanation, source="mapped")
-    sid = _text(row, mapping["id"], required=True) if "id" in mapping else f"{Path(row.loc.file).stem}:{row.loc.line}"
+    sid = _text(row, mapping["id"], required=True) if "id" in mapping else row.derived_id()
     return Sample(
         id=sid or "",
         question=_text(row, mapping["question"], required=True) or "",

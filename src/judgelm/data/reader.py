@@ -53,6 +53,7 @@ from judgelm.data.files import (
     open_binary,
 )
 from judgelm.data.hub import HF_OPTIONS, hf_rows, looks_like_hub_id
+from judgelm.data.mapping import suggest_mapping
 from judgelm.data.questions import is_prompt_row
 from judgelm.data.records import RawRecord, first_row
 from judgelm.data.registry import FORMATS, Format, detect_format, get_format
@@ -175,12 +176,15 @@ def _detect(first: dict[str, Any] | None, where: str) -> Format:
         raise DataError(where, None, None, "the first row is an empty object {}: cannot tell the format")
     try:
         return detect_format(first, where)
-    except DataError:
+    except DataError as exc:
         _not_samples(first, where)  # a more helpful message for prompt / answer files
+        guess = suggest_mapping(list(first))
+        if guess is not None:  # say what to type
+            exc.message += f", e.g. --map '{guess}'"
         raise
 
 
-DATA_SUFFIXES = (".json", ".jsonl", ".ndjson", ".csv", ".tsv")
+DATA_SUFFIXES = (".json", ".jsonl", ".ndjson", ".csv", ".tsv", ".parquet")
 
 
 def _data_files(folder: Path) -> list[Path]:

@@ -42,6 +42,11 @@ class Row:
     def error(self, field: str | None, message: str) -> DataError:
         return DataError(self.loc.file, self.loc.line, field, message, unit=self.loc.unit)
 
+    def derived_id(self) -> str:
+        """The id of a row that has none: ``<file stem>:<line>`` (element index for JSON arrays,
+        row index for Parquet) -- the same on every run over the same file."""
+        return f"{Path(self.loc.file).stem}:{self.loc.line}"
+
     # -- typed access -------------------------------------------------------------------
     def get(self, field: str, default: Any = None) -> Any:
         """Field value; ``a.b`` walks into nested objects. Missing → ``default``."""
@@ -144,6 +149,8 @@ def file_kind(path: Path, encoding: str = DEFAULT_ENCODING) -> str:
     suffix = data_suffix(path)
     if suffix in (".csv", ".tsv"):
         return "csv"
+    if suffix == ".parquet":
+        return "parquet"
     lines = head(path, encoding)
     if not lines:
         raise DataError(path, None, None, "empty file (0 bytes)" if path.stat().st_size == 0
@@ -174,6 +181,8 @@ def iter_records(path: Path, encoding: str = DEFAULT_ENCODING) -> Iterator[RawRe
         yield from _iter_jsonl(path, encoding)
     elif kind == "csv":
         yield from _iter_csv(path, encoding)
+    elif kind == "parquet":
+        yield from _iter_parquet(path)
     else:
         yield from _iter_json(path, encoding)
 
@@ -267,6 +276,23 @@ def _iter_csv(path: Path, encoding: str) -> Iterator[RawRecord]:
         yield RawRecord(Row(dict(zip(header, cells)), Location(str(path), lineno, "line")))
     if n == 0:
         raise DataError(path, 1, None, "only a header line: no rows")
+
+
+def _iter_parquet(path: Path) -> Iterator[RawRecord]:
+    """Rows of a Parquet file (pyarrow, a dependency of ``datasets``); row ``i`` is located as
+    element ``i`` (0-based), like a JSON array element."""
+    try:
+        import pyarrow.parquet as pq
+    except ImportError:  # pragma: no cover - pyarrow comes with datasets
+        raise DataError(path, None, None, "reading Parquet needs pyarrow: pip install pyarrow") from None
+    try:
+        table = pq.read_table(path)
+    except Exception as exc:  # pyarrow raises ArrowInvalid / OSError for a broken file
+        raise DataError(path, None, None, f"not a readable Parquet file: {exc}") from None
+    if table.num_rows == 0:
+        raise DataError(path, None, None, "empty Parquet file: no rows")
+    for i, item in enumerate(table.to_pylist()):
+        yield RawRecord(Row(item, Location(str(path), i, "element")))
 
 
 def first_row(path: Path, encoding: str = DEFAULT_ENCODING) -> dict[str, Any]:

@@ -8,7 +8,6 @@ samples after their folders (LLMBar) see ``…/LLMBar/Natural/dataset.json`` as 
 from __future__ import annotations
 
 import logging
-import os
 import re
 from pathlib import Path
 from urllib.parse import unquote, urlparse
@@ -24,7 +23,9 @@ def is_url(source: str) -> bool:
 
 
 def cache_root() -> Path:
-    return Path(os.environ.get("JUDGELM_CACHE", Path.home() / ".cache" / "judgelm")).expanduser() / "downloads"
+    from judgelm.data.paths import cache_root
+
+    return cache_root() / "downloads"
 
 
 def fetch(url: str, *, timeout_s: float = 60.0) -> Path:

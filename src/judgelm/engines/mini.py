@@ -38,6 +38,27 @@ RUBRIC_NOTE = ("mini cannot grade against a rubric: it ignores the criteria and 
                "(rubric grading) shows its figures next to the length baseline")
 
 
+#: mini's single-answer figures, from benchmarks/results/single_answer_mini.json (benchmarks/single_answer.py;
+#: tests/test_single_answer_honesty.py checks they match): Spearman with Prometheus' GPT-4 grades (both
+#: sets pooled), and the answer-length rule's on each set
+SINGLE_SPEARMAN = 0.46
+LENGTH_SINGLE_SPEARMAN = (0.35, 0.38)
+SINGLE_ANSWER_WARNING = (
+    f"the built-in judge (mini) grades single answers weakly: Spearman {SINGLE_SPEARMAN:.2f} with Prometheus' "
+    f"GPT-4 grades, barely above answer length alone ({LENGTH_SINGLE_SPEARMAN[0]:.2f}-{LENGTH_SINGLE_SPEARMAN[1]:.2f}), "
+    "on a scale of its own; for single-answer grades use a judge model (--judge hf:... or openai:...)"
+)
+_warned: list[bool] = []
+
+
+def warn_single_answer() -> None:
+    """Say once per process that mini's single-answer grades are weak (the CLI before a run, the engine
+    on its first single-answer request: the Python face, the server, cascades)."""
+    if not _warned:
+        _warned.append(True)
+        log.warning(SINGLE_ANSWER_WARNING)
+
+
 class MiniEngine(Engine):
     """Frozen MiniLM features + a small trained head; order-invariant, CPU-only."""
 
@@ -102,6 +123,8 @@ class MiniEngine(Engine):
         """Judge all requests in one embedding pass."""
         t0 = time.perf_counter()
         built = [self._rubric_problem(r) if r.criterion is not None else self._problem(r) for r in requests]
+        if any(pinned for r, (_, pinned) in zip(requests, built) if r.criterion is None):
+            warn_single_answer()  # rubric grading has its own note (RUBRIC_NOTE)
         results = self.judge.judge([p for p, _ in built], ties=self.ties)
         per = (time.perf_counter() - t0) / max(1, len(requests))
         outputs = []

@@ -4,7 +4,7 @@ and the two-order (swap) metrics of the JudgeLM and PandaLM papers.
 Everything here works on plain aligned verdict sequences (``0`` = tie, ``k`` = answer ``k``),
 so the same functions score a judge, a baseline or a combined two-run prediction. Matching
 predictions to gold by id, unparsed policies and reading files happen in
-:mod:`judgelm.commands.evaluate`; the definitions follow FORMATS.md §4 (see docs/evaluation.md).
+:mod:`judgelm.commands.evaluate`; the definitions follow docs/formats.md §4 (see docs/evaluation.md).
 """
 
 from __future__ import annotations

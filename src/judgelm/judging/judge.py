@@ -14,16 +14,17 @@ from typing import Any
 
 from judgelm.engines.base import Engine
 from judgelm.judging.runner import RunSummary, judge_samples, run_judge
-from judgelm.schema import Answer, Judgement, Sample
+from judgelm.schema import Judgement, Sample
 
 
 def as_sample(item: Sample | dict[str, Any], index: int = 0) -> Sample:
-    """A :class:`Sample`, or a plain dict with ``question`` and ``answers`` (strings or answer dicts)."""
+    """A :class:`Sample`, or a plain dict of the same shape (docs/formats.md): ``question`` and
+    ``answers`` (strings or answer objects); ``id`` optional (default: the position, ``"0"``, ``"1"`` …)."""
     if isinstance(item, Sample):
         return item
     data = dict(item)
-    data.setdefault("id", str(index))
-    data["answers"] = [Answer(text=a) if isinstance(a, str) else a for a in data.get("answers", [])]
+    if data.get("id") in (None, ""):
+        data["id"] = str(index)
     return Sample.model_validate(data)
 
 
@@ -54,7 +55,10 @@ class Judge:
                  reference: bool = False, fast: bool = True, max_new_tokens: int | None = None,
                  cache: bool | str | Path | None = None, rubric: Any = None, **engine_options: Any) -> None:
         from judgelm.engines import DEFAULT_JUDGE, load_engine
+        from judgelm.engines.specs import check_spec
 
+        if not isinstance(spec, Engine):  # a spec that cannot work fails at once (SpecError), not after a download try
+            check_spec(spec or DEFAULT_JUDGE)
         self.settings: dict[str, Any] = _rubric_settings(dict(template=template, mode=mode, reference=reference,
                                                               fast=fast, max_new_tokens=max_new_tokens, rubric=rubric))
         self.engine: Engine = spec if isinstance(spec, Engine) else load_engine(spec or DEFAULT_JUDGE, **engine_options)
@@ -65,10 +69,16 @@ class Judge:
     def name(self) -> str:
         return self.engine.name
 
-    def judge(self, sample: Sample | dict[str, Any], *, swap: bool = False, **settings: Any) -> list[Judgement]:
-        """One sample: one :class:`Judgement` per presentation order (two with ``swap``), each in the
-        sample's ORIGINAL answer order."""
-        return self.judge_many([sample], swap=swap, **settings)
+    def judge(self, sample: Sample | dict[str, Any], *, swap: bool = False,
+              **settings: Any) -> Judgement | tuple[Judgement, Judgement] | list[Judgement]:
+        """One sample → one :class:`Judgement` (in the sample's ORIGINAL answer order); with ``swap``
+        the pair ``(as given, swapped)``, both mapped back to the original order; against a rubric a
+        list, one judgement per criterion (and order)."""
+        resolved = _rubric_settings({**self.settings, **settings})
+        out = self.judge_many([sample], swap=swap, **settings)
+        if resolved.get("rubric") is not None or str(resolved.get("template") or "").startswith("prometheus"):
+            return out
+        return (out[0], out[1]) if swap else out[0]
 
     def judge_many(self, samples: Iterable[Sample | dict[str, Any]], *, swap: bool = False,
                    batch_size: int | None = None, **settings: Any) -> list[Judgement]:
@@ -78,12 +88,14 @@ class Judge:
                              **_rubric_settings({**self.settings, **settings}))
 
     def run(self, source: str | Path | Iterable[Sample], output: str | Path, *, swap: bool = False,
-            fmt: str | None = None, **settings: Any) -> RunSummary:
-        """Judge a file (any format :func:`judgelm.data.read_samples` reads) or samples into ``output``,
-        resumably (SQLite state beside it); ``summary.judgements`` holds the results."""
+            fmt: str | None = None, mapping: str | dict[str, Any] | None = None, **settings: Any) -> RunSummary:
+        """Judge a file (any format :func:`judgelm.data.read_samples` reads; ``mapping`` = a column
+        mapping as ``--map``) or samples into ``output``, resumably (SQLite state beside it);
+        ``summary.judgements`` holds the results."""
         from judgelm.data import read_samples
 
-        samples = read_samples(source, fmt=fmt) if isinstance(source, (str, Path)) else source
+        samples = (read_samples(source, fmt=fmt, mapping=mapping) if isinstance(source, (str, Path))
+                   else (as_sample(s, i) for i, s in enumerate(source)))
         return run_judge(samples, self.engine, output, swap=swap, cache=True if self.cache is None else self.cache,
                          **_rubric_settings({**self.settings, **settings}))
 

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from judgelm.engines.base import Engine, EngineOutput, JudgeRequest
 from judgelm.prompts import PINNED_MODES
+from judgelm.prompts.relabel import to_original_order
 from judgelm.schema import Cost, Judgement, ParseStatus, Sample, verdict_from_scores
 
 if TYPE_CHECKING:
@@ -200,8 +201,6 @@ def _json_safe(extra: dict[str, Any]) -> dict[str, Any]:
 
 def to_judgement(request: JudgeRequest, output: EngineOutput, judge_name: str) -> Judgement:
     """Parse ``output`` (unless the engine scored directly) and express it in ORIGINAL answer order."""
-    from judgelm.prompts.parsing import parse_judgelm, parse_pandalm
-
     sample_id, order = split_key(request.key)
     pinned = request.mode in PINNED_MODES
     base: dict[str, Any] = dict(
@@ -227,7 +226,19 @@ def to_judgement(request: JudgeRequest, output: EngineOutput, judge_name: str) -
             base["metadata"]["criterion"] = request.criterion.name
         return Judgement(**{**base, "confidence": None}, status=ParseStatus.ERROR, error=output.error)
     if request.criterion is not None:
-        return _rubric_judgement(request, output, base, order)
+        judgement = _rubric_judgement(request, output, base, order)
+    else:
+        judgement = _parsed_judgement(request, output, base, order, pinned)
+    if judgement.explanation and judgement.swapped:  # speak of the answers as the user numbered them
+        judgement.explanation = to_original_order(judgement.explanation, order, request.template)
+        judgement.metadata["explanation_order"] = "original"
+    return judgement
+
+
+def _parsed_judgement(request: JudgeRequest, output: EngineOutput, base: dict[str, Any], order: list[int],
+                      pinned: bool) -> Judgement:
+    """The Judgement of a successful engine output (scores and verdict in the original order)."""
+    from judgelm.prompts.parsing import parse_judgelm, parse_pandalm
 
     explanation = None
     presented_verdict: int | None = None

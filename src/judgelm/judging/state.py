@@ -39,11 +39,11 @@ def fingerprint(judge: str, prompt: str, settings: dict[str, Any]) -> str:
 
 
 def default_cache_path() -> Path:
-    """``$JUDGELM_CACHE_DIR/responses.sqlite`` or ``~/.cache/judgelm/responses.sqlite``."""
-    root = os.environ.get("JUDGELM_CACHE_DIR") or os.path.join(
-        os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "judgelm"
-    )
-    return Path(root) / "responses.sqlite"
+    """``responses.sqlite`` under the cache root (:func:`judgelm.data.paths.cache_root`: ``$JUDGELM_CACHE``,
+    else ``~/.cache/judgelm``)."""
+    from judgelm.data.paths import cache_root
+
+    return cache_root() / "responses.sqlite"
 
 
 def state_path_for(out_path: str | Path) -> Path:

@@ -1,4 +1,4 @@
-"""JudgeLM prompt assembly (FORMATS.md §1): ``SYSTEM + "\\n" + BODY + APPENDIX``.
+"""JudgeLM prompt assembly (docs/formats.md §1): ``SYSTEM + "\\n" + BODY + APPENDIX``.
 
 Pure string assembly from :mod:`judgelm.prompts.templates`; choosing what goes into each
 slot (anchor answers, guarded text, history) is :mod:`judgelm.prompts.render`'s job.

@@ -1,4 +1,4 @@
-"""PandaLM prompt assembly (FORMATS.md §3), with and without an ``### Input:`` block."""
+"""PandaLM prompt assembly (docs/formats.md §3), with and without an ``### Input:`` block."""
 
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
 """The judge prompt texts, byte for byte as the released weights were trained on them.
 
-This module is the ONE place where template text lives (FORMATS.md §1 for JudgeLM, §3 for
+This module is the ONE place where template text lives (docs/formats.md §1 for JudgeLM, §3 for
 PandaLM). Everything else assembles prompts from these pieces; a fine-tuned judge only works
 with the exact bytes it saw in training, so edit nothing here without re-reading the spec.
 """

@@ -26,7 +26,7 @@ from fastapi.responses import (
     RedirectResponse,
     StreamingResponse,
 )
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from judgelm.data.errors import DataError
 from judgelm.engines.base import CONTEXT_EXCEEDED, Engine
@@ -41,7 +41,7 @@ from judgelm.prompts.prometheus import resolve_template
 from judgelm.prompts.rubric import RubricError, rubric_from_dict
 from judgelm.serve.settings import ServeSettings
 from judgelm.serve.telemetry import ServerMetrics
-from judgelm.serve.uploads import parse_upload
+from judgelm.serve.uploads import parse_upload, upload_stem
 
 logger = logging.getLogger(__name__)
 
@@ -65,6 +65,14 @@ class JudgeBody(BaseModel):
     both_orders: bool = False
     fast: bool | None = Field(default=None, description="scores only, no explanation")
     max_new_tokens: int | None = Field(default=None, ge=1)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _sample_id_optional(cls, data: Any) -> Any:
+        """``sample`` takes the one sample shape (docs/formats.md): its id is optional here too."""
+        if isinstance(data, dict) and isinstance(data.get("sample"), dict) and data["sample"].get("id") in (None, ""):
+            data = {**data, "sample": {**data["sample"], "id": data.get("id", "request")}}
+        return data
 
     def to_sample(self) -> Sample:
         if self.sample is not None:
@@ -265,12 +273,14 @@ def create_app(engine: Engine, settings: ServeSettings | None = None) -> FastAPI
             if upload is None or isinstance(upload, str):
                 raise HTTPException(422, "multipart upload needs a file field named 'file'")
             data, filename = await upload.read(), upload.filename or "upload.jsonl"
-        else:
+            stem = upload_stem(filename)
+        else:  # a bare body: ids derive from the job's name when one is given
             data, filename = await request.body(), "request body"
+            stem = upload_stem(name)
         rejected: list[Any] = []
         try:
             samples = await anyio.to_thread.run_sync(
-                lambda: parse_upload(data, filename, format, skip_bad, rejected, mapping=map))
+                lambda: parse_upload(data, filename, format, skip_bad, rejected, mapping=map, stem=stem, content_type=ctype))
         except DataError:
             raise  # answered by the invalid_data handler: names the upload, line and field
         except ValueError as exc:  # an unknown format, a bad column mapping, a mapping with another format
