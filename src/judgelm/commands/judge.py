@@ -15,11 +15,13 @@ from judgelm.commands.errors import fail
 from judgelm.commands.options import (
     ApiChoice,
     EncodingOption,
+    EngineOptOption,
     ModeChoice,
     SkipBadOption,
     default_judge_missing,
     echo_rejects,
     engine_options,
+    parse_engine_opts,
 )
 
 log = logging.getLogger(__name__)
@@ -69,6 +71,7 @@ def main(
                                                        help="USD per 1M completion tokens (override).")] = None,
     dtype: Annotated[Optional[str], typer.Option("--dtype", help="auto | bfloat16 | float32 (hf)")] = None,
     device: Annotated[Optional[str], typer.Option("--device", help="auto | cpu | cuda[:N] (hf)")] = None,
+    engine_opt: EngineOptOption = None,
 ) -> None:
     """Judge every sample of INPUT and write one Judgement JSON per line to OUTPUT (resumable)."""
     from judgelm.data.errors import DataError
@@ -91,6 +94,7 @@ def main(
         timeout_s=timeout, max_retries=max_retries, budget_usd=budget_usd, price_in=price_in, price_out=price_out,
         dtype=dtype, device=device,
     )
+    options.update(parse_engine_opts(engine_opt))
     if not ties:
         if kind != "mini":
             raise fail(f"--no-ties needs the built-in judge (mini); {spec} decides ties itself")

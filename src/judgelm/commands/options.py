@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from enum import Enum
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Optional
 
 import typer
 
@@ -33,6 +33,28 @@ def engine_options(kind: str, **opts: Any) -> dict[str, Any]:
         "vllm": ("dtype",),
     }
     return {k: v for k, v in opts.items() if k in per_kind.get(kind, ()) and v is not None}
+
+
+def parse_engine_opts(pairs: list[str] | None, flag: str = "--engine-opt") -> dict[str, Any]:
+    """``KEY=VALUE`` engine options; a value is read as JSON where it is JSON (numbers, true/false,
+    null), else kept as text: ``enforce_eager=false`` → False, ``kv_cache_space=2`` → 2, ``dtype=float32``."""
+    import json
+
+    opts: dict[str, Any] = {}
+    for pair in pairs or []:
+        key, sep, value = pair.partition("=")
+        if not sep or not key.strip():
+            raise typer.BadParameter(f"{pair!r}: expected KEY=VALUE", param_hint=flag)
+        try:
+            opts[key.strip()] = json.loads(value)
+        except json.JSONDecodeError:
+            opts[key.strip()] = value
+    return opts
+
+
+EngineOptOption = Annotated[Optional[list[str]], typer.Option(
+    "--engine-opt", help="Engine option KEY=VALUE, repeatable, passed to the engine's constructor (docs/engines.md), "
+                         "e.g. --engine-opt max_model_len=4096 --engine-opt enable_prefix_caching=false (vllm).")]
 
 
 def default_judge_missing(exc: Exception) -> typer.Exit:

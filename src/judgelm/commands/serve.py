@@ -12,22 +12,6 @@ import typer
 logger = logging.getLogger(__name__)
 
 
-def _engine_options(pairs: list[str]) -> dict[str, Any]:
-    """``key=value`` pairs; values parsed as JSON when they look like it (numbers, true/false)."""
-    import json
-
-    opts: dict[str, Any] = {}
-    for pair in pairs:
-        key, sep, value = pair.partition("=")
-        if not sep or not key:
-            raise typer.BadParameter(f"--engine-opt {pair!r}: expected key=value")
-        try:
-            opts[key] = json.loads(value)
-        except json.JSONDecodeError:
-            opts[key] = value
-    return opts
-
-
 def _is_loopback(host: str) -> bool:
     if host == "localhost":
         return True
@@ -72,6 +56,7 @@ def main(
     """Serve a judge over HTTP: /v1/judge, /v1/jobs, OpenAI /v1/chat/completions, /healthz, /metrics, /ui."""
     import uvicorn
 
+    from judgelm.commands.options import parse_engine_opts
     from judgelm.engines import load_engine
     from judgelm.serve.app import create_app
     from judgelm.serve.settings import ServeSettings
@@ -87,7 +72,7 @@ def main(
         job_chunk=job_chunk, cors_origins=list(cors_origin), ui=ui, model_name=model_name,
     )
     logger.info("loading judge %s", judge)
-    engine = load_engine(judge, **_engine_options(engine_opt))
+    engine = load_engine(judge, **parse_engine_opts(engine_opt))
     app = create_app(engine, settings)
     try:
         uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False,

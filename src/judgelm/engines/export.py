@@ -1,0 +1,64 @@
+"""Write any model judgelm loads (GGUF file, named base, LoRA adapter) as a plain HF folder.
+
+vLLM (and TGI, and most servers) load a folder of ``config.json`` + safetensors, not the GGUF file the
+smol judge's base ships as, nor a LoRA adapter over it (the shipped smol judge, a judge trained
+here). This goes through the one loader
+(:func:`judgelm.engines.hf_model.load_causal_lm`: GGUF dequantised, adapter merged) in float32, drops
+the GGUF quantisation marks (``quantization_config`` and ``hf_quantizer``, or the saved folder would
+claim to be quantised) and saves model, tokenizer and generation config.
+
+    python -m judgelm.engines.export smollm2-135m-instruct models/smollm2-135m-instruct
+    python -m judgelm.engines.export src/judgelm/assets/smol models/smol-judge   # the smol judge, merged
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import shutil
+from pathlib import Path
+
+logger = logging.getLogger(__name__)
+
+#: written by ``judgelm train`` beside an adapter; says e.g. whether the judge reads a chat template
+TRAIN_SUMMARY = "judgelm_train.json"
+
+
+def export_hf(spec: str, out_dir: str | Path, *, dtype: str = "float32") -> Path:
+    """Load ``spec`` with judgelm's loader and save it as an HF folder at ``out_dir``; return the folder."""
+    from judgelm.engines.bases import mark_dequantised
+    from judgelm.engines.hf_model import load_causal_lm
+
+    out = Path(out_dir)
+    if (out / "config.json").exists():
+        raise FileExistsError(f"{out}: already holds a model (config.json); choose another folder")
+    loaded = load_causal_lm(spec, dtype=dtype, device="cpu")
+    model = loaded.model
+    mark_dequantised(model)  # also after an adapter merge: the base's marks must not reach config.json
+    out.mkdir(parents=True, exist_ok=True)
+    model.save_pretrained(out)
+    loaded.tokenizer.save_pretrained(out)
+    summary = Path(str(spec)).expanduser() / TRAIN_SUMMARY
+    if summary.is_file():  # how the judge was trained (chat template on/off): engines read it for "auto"
+        shutil.copyfile(summary, out / TRAIN_SUMMARY)
+    logger.info("wrote %s as an HF folder at %s", spec, out)
+    return out
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m judgelm.engines.export",
+                                     description="Write a GGUF file, named base or LoRA adapter as an HF folder "
+                                                 "(for vLLM and other servers).")
+    parser.add_argument("spec", help="model spec: smollm2-135m-instruct | path/x.gguf | adapter folder | hub id")
+    parser.add_argument("out", help="folder to write (must not hold a model yet)")
+    parser.add_argument("--dtype", default="float32", help="float32 (default) | bfloat16")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    try:
+        print(export_hf(args.spec, args.out, dtype=args.dtype))
+    except (FileExistsError, FileNotFoundError, ValueError, OSError) as exc:
+        parser.exit(2, f"Error: {exc}\n")
+
+
+if __name__ == "__main__":
+    main()
