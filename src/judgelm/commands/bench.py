@@ -6,6 +6,8 @@ from typing import Annotated, Optional
 
 import typer
 
+from judgelm.commands.options import EngineOptOption, parse_engine_opts
+
 
 def main(
     model: Annotated[Optional[str], typer.Option(help="Model dir or hub id; default: random weights of --size.")] = None,
@@ -21,9 +23,25 @@ def main(
     token_budget: Annotated[Optional[int], typer.Option(help="Padded tokens per batch (default: the engine's, "
                                                           "4096 on CPU, 16384 on GPU).")] = None,
     out: Annotated[Optional[str], typer.Option(help="Write the figures as JSON here.")] = "bench-engines.json",
+    judge: Annotated[Optional[str], typer.Option(
+        "--judge", "-j", help="vllm:MODEL_DIR: measure vLLM's prefix caching instead (pairs/s on and off, "
+                              "--limit pairs, both orders; docs/engines.md).")] = None,
+    engine_opt: EngineOptOption = None,
 ) -> None:
     """Benchmark fast/explained judging against the reference per-sample generate loop."""
     from judgelm.engines.bench import format_table, run_benchmark
+
+    if judge is not None:
+        if not judge.startswith("vllm:") or judge == "vllm:":
+            raise typer.BadParameter(f"{judge!r}: bench measures vllm:MODEL_DIR (prefix caching on/off)",
+                                     param_hint="--judge")
+        from judgelm.engines import bench_vllm
+
+        figures = bench_vllm.run_prefix_benchmark(
+            judge.removeprefix("vllm:"), data=data, limit=limit or 64, options=parse_engine_opts(engine_opt),
+            out=None if out == "bench-engines.json" else out)
+        typer.echo(bench_vllm.format_table(figures))
+        return
 
     result = run_benchmark(model=model, size="tiny" if tiny else size, data=data, limit=limit, ref_limit=ref_limit,
                            explained_limit=explained_limit, explained_ref_limit=explained_ref_limit,

@@ -1,0 +1,54 @@
+"""The vllm engine against a real vLLM (the CPU build here): the same judgements as the hf engine
+on the same model — the shipped smol judge merged into an HF folder — in fast and explained mode,
+both answer orders (--swap), on the examples and on PandaLM's test set.
+
+Run with .venv-vllm's interpreter (scripts/setup-vllm.sh); elsewhere the module is skipped.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+pytest.importorskip("vllm", reason="vLLM is not installed in this interpreter: scripts/setup-vllm.sh builds "
+                                   ".venv-vllm; run .venv-vllm/bin/python -m pytest tests/vllm_real")
+
+from judging_runs import judge_all, shared_data_dir  # noqa: E402  (after the skip: it is only for the vLLM runs)
+
+from judgelm.engines import load_engine  # noqa: E402
+
+
+def rows(path: Path) -> dict[tuple[str, tuple[int, ...]], dict]:
+    out = {}
+    for line in path.read_text(encoding="utf-8").splitlines():
+        row = json.loads(line)
+        out[(row["sample_id"], tuple(row["order"]))] = row
+    return out
+
+
+@pytest.fixture(scope="module")
+def vllm_judgements(judge_dir: Path, hf_judgements: dict[str, Path], tmp_path_factory) -> dict[str, Path]:  # noqa: ANN001
+    # float32 like the hf side: the comparison is of engines, not of dtypes (auto → bf16 on AMX CPUs)
+    with load_engine(f"vllm:{judge_dir}", dtype="float32", max_model_len=4096, kv_cache_space=1) as engine:
+        assert engine.settings["enforce_eager"] is True and engine.settings["kv_cache_memory_bytes"] == 2**30
+        assert engine.chat_template is True  # the merged folder carries judgelm_train.json
+        return judge_all(engine, tmp_path_factory.mktemp("vllm-judgements"), shared_data_dir())
+
+
+@pytest.mark.parametrize("run", ["examples-fast", "examples-explained", "pandalm-fast"])
+def test_vllm_gives_the_hf_judgements(run: str, hf_judgements: dict[str, Path],
+                                      vllm_judgements: dict[str, Path]) -> None:
+    if run not in hf_judgements:
+        pytest.skip(f"{run}: shared data not found")
+    hf, vl = rows(hf_judgements[run]), rows(vllm_judgements[run])
+    assert hf.keys() == vl.keys() and len(hf) >= 12
+    assert {k[1] for k in hf} == {(0, 1), (1, 0)}  # both orders judged
+    for key, h in hf.items():
+        v = vl[key]
+        assert v["judge"].startswith("vllm:") and h["judge"].startswith("hf:")
+        assert (v["status"], v["verdict"], v["scores"]) == (h["status"], h["verdict"], h["scores"]), key
+        assert v["raw"] == h["raw"], key
+        assert v["confidence"] == pytest.approx(h["confidence"], abs=1e-3), key
+    assert sum(h["status"] == "ok" for h in hf.values()) >= len(hf) // 2  # the comparison is of real verdicts
