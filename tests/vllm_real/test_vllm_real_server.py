@@ -22,7 +22,7 @@ import pytest
 pytest.importorskip("vllm", reason="vLLM is not installed in this interpreter: scripts/setup-vllm.sh builds "
                                    ".venv-vllm; run .venv-vllm/bin/python -m pytest tests/vllm_real")
 
-from judging_runs import EXAMPLES, MAX_NEW_TOKENS  # noqa: E402
+from judging_runs import EXAMPLES, MAX_NEW_TOKENS, hf_python, subprocess_env  # noqa: E402
 from support import free_port  # noqa: E402
 
 from judgelm.data.intake import read_input  # noqa: E402
@@ -97,3 +97,43 @@ def test_openai_engine_on_vllm_server_gives_hf_verdicts(route: str, vllm_server:
         if route != "chat":  # the very prompt tokens of the hf engine: the same text too
             assert g["raw"].strip() == h["raw"].strip(), key
             assert g["cost"]["prompt_tokens"] == h["cost"]["prompt_tokens"], key  # BOS counted on both sides
+
+
+def test_judgelm_serve_beside_a_vllm_server(vllm_server: str, judge_dir: Path, hf_judgements: dict[str, Path],
+                                            tmp_path: Path) -> None:
+    """``judgelm serve --judge openai:DIR`` (the project's venv) in front of vLLM's server: judgelm's
+    /v1/judge, jobs and UI, vLLM's engine — the hf engine's verdicts for both orders."""
+    import httpx
+
+    port = free_port()
+    cmd = [hf_python(), "-m", "judgelm.cli", "serve", "--judge", f"openai:{judge_dir}", "--engine-opt",
+           f"api_base={vllm_server}", "--engine-opt", "api=completions", "--host", "127.0.0.1", "--port", str(port),
+           "--no-ui", "--fast", "--jobs-db", str(tmp_path / "jobs.sqlite")]
+    log = tmp_path / "serve.log"
+    with open(log, "wb") as out:
+        proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, env=subprocess_env())
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 120
+        while True:
+            assert proc.poll() is None, log.read_text()[-3000:]
+            try:
+                if httpx.get(f"{url}/healthz", timeout=5).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            assert time.monotonic() < deadline, log.read_text()[-3000:]
+            time.sleep(1)
+        hf = rows(hf_judgements["examples-fast"])
+        for line in EXAMPLES.read_text(encoding="utf-8").splitlines()[:3]:
+            row = json.loads(line)
+            body = {"question": row["question_body"], "answers": [row["answer1_body"], row["answer2_body"]],
+                    "both_orders": True}
+            r = httpx.post(f"{url}/v1/judge", json=body, timeout=120)
+            assert r.status_code == 200, r.text
+            for j in r.json()["judgements"]:
+                h = hf[(str(row["question_id"]), tuple(j["order"]))]
+                assert (j["status"], j["verdict"], j["scores"]) == (h["status"], h["verdict"], h["scores"])
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
