@@ -15,7 +15,7 @@ import pytest
 pytest.importorskip("vllm", reason="vLLM is not installed in this interpreter: scripts/setup-vllm.sh builds "
                                    ".venv-vllm; run .venv-vllm/bin/python -m pytest tests/vllm_real")
 
-from judging_runs import judge_all, shared_data_dir  # noqa: E402  (after the skip: it is only for the vLLM runs)
+from judging_runs import EXAMPLES, judge_all, shared_data_dir  # noqa: E402  (after the skip: it is only for the vLLM runs)
 
 from judgelm.engines import load_engine  # noqa: E402
 
@@ -29,12 +29,18 @@ def rows(path: Path) -> dict[tuple[str, tuple[int, ...]], dict]:
 
 
 @pytest.fixture(scope="module")
-def vllm_judgements(judge_dir: Path, hf_judgements: dict[str, Path], tmp_path_factory) -> dict[str, Path]:  # noqa: ANN001
-    # float32 like the hf side: the comparison is of engines, not of dtypes (auto → bf16 on AMX CPUs)
+def vllm_engine(judge_dir: Path):  # noqa: ANN201
+    """One vLLM engine for the module (one model load). float32 like the hf side: the comparison is of
+    engines, not of dtypes (``auto`` is bf16 on a CPU with AMX)."""
     with load_engine(f"vllm:{judge_dir}", dtype="float32", max_model_len=4096, kv_cache_space=1) as engine:
-        assert engine.settings["enforce_eager"] is True and engine.settings["kv_cache_memory_bytes"] == 2**30
-        assert engine.chat_template is True  # the merged folder carries judgelm_train.json
-        return judge_all(engine, tmp_path_factory.mktemp("vllm-judgements"), shared_data_dir())
+        yield engine
+
+
+@pytest.fixture(scope="module")
+def vllm_judgements(vllm_engine, hf_judgements: dict[str, Path], tmp_path_factory) -> dict[str, Path]:  # noqa: ANN001
+    assert vllm_engine.settings["enforce_eager"] is True and vllm_engine.settings["kv_cache_memory_bytes"] == 2**30
+    assert vllm_engine.chat_template is True  # the merged folder carries judgelm_train.json
+    return judge_all(vllm_engine, tmp_path_factory.mktemp("vllm-judgements"), shared_data_dir())
 
 
 @pytest.mark.parametrize("run", ["examples-fast", "examples-explained", "pandalm-fast"])
@@ -52,3 +58,33 @@ def test_vllm_gives_the_hf_judgements(run: str, hf_judgements: dict[str, Path],
         assert v["raw"] == h["raw"], key
         assert v["confidence"] == pytest.approx(h["confidence"], abs=1e-3), key
     assert sum(h["status"] == "ok" for h in hf.values()) >= len(hf) // 2  # the comparison is of real verdicts
+
+
+def test_prompt_logprobs_equal_the_hf_models(vllm_engine, judge_dir: Path) -> None:  # noqa: ANN001
+    """An answer's per-token log-probabilities after its question, read by vLLM without generating,
+    equal transformers' on the same weights within 1e-3 nats per token."""
+    import torch
+
+    from judgelm.data.intake import read_input
+    from judgelm.engines.hf_model import load_causal_lm, prompt_token_ids
+    from judgelm.prompts.chat import wrap_chat
+
+    lm = load_causal_lm(str(judge_dir), dtype="float32", device="cpu")
+    tok = lm.tokenizer
+    seqs, starts = [], []
+    for sample in read_input(EXAMPLES).samples:
+        context = prompt_token_ids(tok, wrap_chat(tok, sample.question))
+        for answer in sample.answers:
+            seqs.append(context + tok(answer.text, add_special_tokens=False)["input_ids"])
+            starts.append(len(context))
+    got = vllm_engine.prompt_logprobs(seqs, starts)
+    worst = 0.0
+    with torch.inference_mode():
+        for seq, start, lps in zip(seqs, starts, got):
+            logits = lm.model(torch.tensor([seq])).logits[0].float()
+            want = torch.log_softmax(logits[:-1], dim=-1).gather(1, torch.tensor(seq[1:])[:, None])[:, 0]
+            want = want[start - 1:].tolist()
+            assert len(lps) == len(want) == len(seq) - start > 0
+            worst = max(worst, max(abs(a - b) for a, b in zip(lps, want)))
+    assert worst < 1e-3, worst
+

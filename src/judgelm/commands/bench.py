@@ -38,7 +38,7 @@ def main(
         from judgelm.engines import bench_vllm
 
         figures = bench_vllm.run_prefix_benchmark(
-            judge.removeprefix("vllm:"), data=data, limit=limit or 64, options=parse_engine_opts(engine_opt),
+            judge.removeprefix("vllm:"), data=data, limit=limit or 48, options=parse_engine_opts(engine_opt),
             out=None if out == "bench-engines.json" else out)
         typer.echo(bench_vllm.format_table(figures))
         return

@@ -232,5 +232,20 @@ class VLLMEngine(Engine):
                                         extra={"slot_distributions": slots, "verdict_probs": reading.verdict_probs}))
         return outputs
 
+    def prompt_logprobs(self, sequences: Sequence[Sequence[int]], starts: Sequence[int]) -> list[list[float]]:
+        """log P(token_i | tokens before it) for every position ``i >= start`` of each token sequence.
+
+        Scores a given continuation without generating it (vLLM's ``prompt_logprobs``: the prompt's
+        own tokens, one forward pass, one generated token thrown away): what likelihood features need
+        — e.g. an answer's log-probability after its question is the sum from the answer's first
+        position. Position 0 has no probability (nothing before it) and is never returned."""
+        params = self._vllm.SamplingParams(max_tokens=1, temperature=0.0, prompt_logprobs=0, detokenize=False)
+        outs = self.llm.generate([{"prompt_token_ids": list(seq)} for seq in sequences], params, use_tqdm=False)
+        result = []
+        for seq, start, out in zip(sequences, starts, outs):
+            plp = out.prompt_logprobs or []
+            result.append([plp[i][seq[i]].logprob for i in range(max(1, int(start)), len(seq))])
+        return result
+
     def close(self) -> None:
         self.llm = None
