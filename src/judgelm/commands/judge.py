@@ -33,7 +33,12 @@ def main(
     judge: Annotated[Optional[str], typer.Option(
         "--judge", "-j", help="Judge spec: hf:BAAI/JudgeLM-7B-v1.0 | hf:./ckpt | hf:x.gguf | openai:gpt-4o | vllm:ID | mini | smol "
                               "(default: the built-in judge)")] = None,
-    template: Annotated[str, typer.Option("--template", "-t", help="Prompt template: judgelm | pandalm")] = "judgelm",
+    template: Annotated[str, typer.Option(
+        "--template", "-t", help="Prompt template: judgelm | pandalm | prometheus-absolute | prometheus-relative "
+                                 "(--rubric grades with prometheus-absolute unless prometheus-relative is given)")] = "judgelm",
+    rubric: Annotated[Optional[list[str]], typer.Option(
+        "--rubric", help="Rubric file (YAML/JSON: criteria, scale, a description per level), repeatable: one grade per "
+                         "criterion (prometheus-* templates; without it they use each sample's own rubric).")] = None,
     mode: Annotated[Optional[ModeChoice], typer.Option(
         "--mode", "-m", help="pair | single | multi | vqa (default: single for 1 answer, pair for 2, multi beyond; "
                              "multi-turn samples are judged with their history in any mode)")] = None,
@@ -84,6 +89,17 @@ def main(
     for noisy in ("httpx", "httpx2", "httpcore"):  # one INFO line per API call drowns the progress bar
         if logging.getLogger().getEffectiveLevel() > logging.DEBUG:
             logging.getLogger(noisy).setLevel(logging.WARNING)
+    from judgelm.prompts.prometheus import is_rubric_template, resolve_template
+    from judgelm.prompts.rubric import RubricError, load_rubrics
+
+    try:
+        rubric_obj = load_rubrics(list(rubric)) if rubric else None
+    except RubricError as exc:
+        raise fail(exc, 2) from None
+    template = resolve_template(template, rubric_obj)
+    if mode is not None and is_rubric_template(template):
+        raise fail(f"--mode: {template} fixes its mode (prometheus-absolute grades 1 answer, prometheus-relative "
+                   f"compares 2); leave --mode out", 2)
     spec = judge or DEFAULT_JUDGE
     try:
         kind, _ = parse_spec(spec)
@@ -96,8 +112,8 @@ def main(
     )
     options.update(parse_engine_opts(engine_opt))
     if not ties:
-        if kind != "mini":
-            raise fail(f"--no-ties needs the built-in judge (mini); {spec} decides ties itself")
+        if kind not in ("mini", "lm"):
+            raise fail(f"--no-ties needs a built-in judge (mini, lm); {spec} decides ties itself")
         options["ties"] = False
     try:  # the whole input is read and checked before a model is loaded
         intake = read_input(input, format, skip_bad=skip_bad, limit=limit, encoding=encoding)
@@ -107,7 +123,7 @@ def main(
         raise fail(f"{input}: {exc}", 2) from None
     try:  # and every prompt renders (a sample that does not fit the template/mode, duplicate ids)
         check_samples(intake.samples, template=template, mode=mode.value if mode else None, reference=reference,
-                      swap=swap, fast=fast, max_new_tokens=max_new_tokens)
+                      swap=swap, fast=fast, max_new_tokens=max_new_tokens, rubric=rubric_obj)
     except ValueError as exc:
         raise fail(f"{input}: {exc}") from None
     engine: Any = spec
@@ -129,7 +145,7 @@ def main(
             intake.samples, engine, output, template=template, mode=mode.value if mode else None, reference=reference,
             swap=swap, fast=fast, max_new_tokens=max_new_tokens, batch_size=batch_size, resume=not restart,
             cache=False if no_cache else (cache_path or True), workers=workers, ray_address=ray_address,
-            engine_options=options, limit=limit, progress=progress,
+            engine_options=options, limit=limit, progress=progress, rubric=rubric_obj,
         )
     except (DataError, RunBusy) as exc:
         raise fail(str(exc)) from None
@@ -147,6 +163,10 @@ def main(
         f"  cost ${s.cost_usd:.4f} ({s.prompt_tokens} prompt + {s.completion_tokens} completion tokens)\n"
         f"  output {s.output}  (state {s.state})"
     )
+    for name, c in s.criteria.items():  # rubric runs: one line per criterion
+        told = (f"mean grade {c['mean']:.2f}" if c["mean"] is not None else
+                "preferred " + (", ".join(f"{k} {n}" for k, n in sorted(c["preferred"].items())) or "-"))
+        typer.echo(f"  criterion {name}: {told}, ok {c['ok']}, unparsed {c['unparsed']}, errors {c['errors']}")
     echo_rejects(intake, output)
     if s.errors:
         top = "; ".join(f"{n}× {m}" for m, n in s.error_messages.items())

@@ -30,6 +30,7 @@ def engine_options(kind: str, **opts: Any) -> dict[str, Any]:
                    "price_in", "price_out"),
         "hf": ("dtype", "device"),
         "smol": ("dtype", "device"),
+        "lm": ("dtype", "device"),
         "vllm": ("dtype",),
     }
     return {k: v for k, v in opts.items() if k in per_kind.get(kind, ()) and v is not None}

@@ -30,6 +30,8 @@ log = logging.getLogger(__name__)
 class TemplateChoice(str, Enum):
     judgelm = "judgelm"
     pandalm = "pandalm"
+    prometheus_absolute = "prometheus-absolute"
+    prometheus_relative = "prometheus-relative"
 
 
 def write_jsonl(records: Iterable[dict[str, Any]], out: str) -> int:
@@ -75,15 +77,29 @@ def main(
     skip_bad: SkipBadOption = False,
     encoding: EncodingOption = "utf-8",
     output: Annotated[str, typer.Option("--output", "-o", help="Output JSONL ('-' = stdout).")] = "-",
+    rubric: Annotated[Optional[list[str]], typer.Option(
+        "--rubric", help="Rubric file (YAML/JSON), repeatable, for the prometheus-* templates (default: the samples' "
+                         "own rubric); implies prometheus-absolute.")] = None,
 ) -> None:
     """Write the exact prompt each sample gives a judge: {id, template, mode, order, reference, prompt} per line."""
     from judgelm.data.errors import DataError
     from judgelm.data.intake import read_input
     from judgelm.prompts import MODES
 
-    t = template.value
+    from judgelm.prompts.prometheus import is_rubric_template, resolve_template
+    from judgelm.prompts.rubric import RubricError, load_rubrics
+
+    try:
+        rubric_obj = load_rubrics(list(rubric)) if rubric else None
+    except RubricError as exc:
+        raise fail(exc, 2) from None
+    t = resolve_template(template.value, rubric_obj)
     m = mode.value if mode is not None else None
-    if m is not None and m not in MODES[t]:
+    if is_rubric_template(t):
+        if m is not None:
+            raise typer.BadParameter(f"{t} fixes its mode (absolute grades 1 answer, relative compares 2)",
+                                     param_hint="--mode")
+    elif m is not None and m not in MODES[t]:
         raise typer.BadParameter(f"template {t!r} supports {', '.join(MODES[t])}", param_hint="--mode")
     if reference and t == "pandalm":
         raise typer.BadParameter("the PandaLM template has no reference block", param_hint="--reference")
@@ -93,7 +109,7 @@ def main(
     except (DataError, ValueError) as exc:  # the input itself is bad: nothing rendered
         raise fail(exc, 2) from None
     try:
-        n = write_jsonl(render_records(intake.samples, input, t, m, reference, swap), output)
+        n = write_jsonl(render_records(intake.samples, input, t, m, reference, swap, rubric_obj), output)
     except (DataError, ValueError) as exc:  # a sample does not fit the template / mode
         raise fail(exc) from None
     echo_rejects(intake, output, err=True)

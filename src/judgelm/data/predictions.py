@@ -151,7 +151,7 @@ def read_predictions(path: str | Path, fmt: PredFormat | None = None,
     if fmt is not None and fmt not in PRED_FORMATS:
         raise ValueError(f"unknown predictions format {fmt!r}; choose one of {PRED_FORMATS}")
     out: list[Judgement] = []
-    seen: dict[tuple[str, tuple[int, ...]], Where] = {}
+    seen: dict[tuple[str, tuple[int, ...], Any], Where] = {}
     for line, rec in _records(path, encoding):
         try:
             kind = fmt or detect_format(rec)
@@ -170,11 +170,13 @@ def read_predictions(path: str | Path, fmt: PredFormat | None = None,
             raise _error(path, line, field, err["msg"]) from exc
         if j.status != ParseStatus.OK and j.verdict is not None:
             raise _error(path, line, "verdict", f"status {j.status.value} but a verdict is set")
-        key = (j.sample_id, tuple(j.order))
+        criterion = j.metadata.get("criterion")  # rubric grading: one prediction per criterion and order
+        key = (j.sample_id, tuple(j.order), criterion)
         if key in seen:
+            on = f" on criterion {criterion!r}" if criterion is not None else ""
             raise _error(
                 path, line, "sample_id",
-                f"second prediction for sample {j.sample_id!r} in order {list(j.order)} (first at {seen[key][0]} {seen[key][1]})",
+                f"second prediction for sample {j.sample_id!r} in order {list(j.order)}{on} (first at {seen[key][0]} {seen[key][1]})",
             )
         seen[key] = line
         out.append(j)

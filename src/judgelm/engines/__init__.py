@@ -1,4 +1,4 @@
-"""Engine registry: a judge SPEC string ("hf:ID", "openai:MODEL", "vllm:ID", "mini", "smol") → an Engine."""
+"""Engine registry: a judge SPEC string ("hf:ID", "openai:MODEL", "vllm:ID", "mini", "lm", "smol") → an Engine."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ ENGINES: dict[str, str] = {
     "openai": "judgelm.engines.openai:OpenAIEngine",
     "mini": "judgelm.engines.mini:MiniEngine",
     "smol": "judgelm.engines.smol:SmolEngine",
+    "lm": "judgelm.engines.lm:LMEngine",
 }
 
 DEFAULT_JUDGE = "mini"

@@ -10,9 +10,12 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from judgelm.schema import Sample
+
+if TYPE_CHECKING:
+    from judgelm.prompts.rubric import Criterion
 
 
 @dataclass
@@ -22,12 +25,15 @@ class JudgeRequest:
     key: str  # unique within a run, e.g. "<sample_id>|1-0"
     sample: Sample
     prompt: str  # rendered prompt, byte-exact for the template
-    template: str = "judgelm"  # "judgelm" | "pandalm"
+    template: str = "judgelm"  # "judgelm" | "pandalm" | "prometheus-absolute" | "prometheus-relative"
     mode: str = "pair"  # pair | single | multi | vqa
     n_answers: int = 2
     fast: bool = True  # True: only the score line; False: full explanation
     max_new_tokens: int = 512
     reference_used: bool = False
+    #: rubric grading (prometheus-* templates): the criterion this prompt grades — its name, scale and
+    #: level descriptions, for engines that score without reading the prompt; None otherwise
+    criterion: Criterion | None = None
 
 
 @dataclass

@@ -215,7 +215,10 @@ class HFEngine(Engine):
         jobs: dict[tuple, _Job] = {}
         keys: list[tuple | str] = []
         for r in requests:
-            if r.template not in self.value_tokens:
+            # rubric prompts (prometheus-*): free text graded by the parser; the JudgeLM value tokens are read
+            # along (harmless) but the output carries no slot reading
+            template = "judgelm" if r.criterion is not None else r.template
+            if template not in self.value_tokens:
                 raise ValueError(f"request {r.key!r}: unknown template {r.template!r} (judgelm or pandalm)")
             ids = self.encode(r.prompt)
             if r.fast:
@@ -228,11 +231,11 @@ class HFEngine(Engine):
                 keys.append(too_long)
                 continue
             n_slots = 1 if r.template == "pandalm" or r.mode in ("single", "vqa") else r.n_answers
-            key = (tuple(ids), max_new, r.fast, r.template, n_slots)
+            key = (tuple(ids), max_new, r.fast, template, n_slots)
             if key in jobs:
                 self.stats.deduplicated += 1
             else:
-                jobs[key] = _Job(ids=ids, max_new=max_new, stop_at_newline=r.fast, template=r.template, n_slots=n_slots)
+                jobs[key] = _Job(ids=ids, max_new=max_new, stop_at_newline=r.fast, template=template, n_slots=n_slots)
             keys.append(key)
         unique = list(jobs.values())
         greedy = [j for j in unique if j.stop_at_newline or self.num_beams <= 1]
@@ -263,6 +266,9 @@ class HFEngine(Engine):
 
     def _output(self, job: _Job, req: JudgeRequest) -> EngineOutput:
         text = self.tokenizer.decode(job.tokens, skip_special_tokens=True)
+        if req.criterion is not None:  # rubric grading: "Feedback: … [RESULT] k", read by the parser
+            return EngineOutput(text=text, prompt_tokens=len(job.ids), completion_tokens=len(job.tokens),
+                                latency_s=job.latency)
         vt = self.value_tokens[job.template]
         off = self.group_offsets[job.template]
         masses = [m[off:off + len(vt.groups)] for m in job.masses]

@@ -10,6 +10,12 @@ standard parsers read it, and returns the scores and a calibrated confidence dir
 means the weights shipped in ``judgelm/assets/mini``. Option ``encoder`` swaps the sentence
 encoder (a path or hub id with the same embedding size), ``threads`` sets torch threads,
 ``ties=False`` forces a choice (for label sets without ties, such as LLMBar).
+
+Rubric templates (``prometheus-*``): mini cannot read a rubric. It grades the answer's general
+quality (against the reference when the prompt shows one) on its own 1..10 scale and maps that
+linearly onto the criterion's scale; the criterion's text and level descriptions change nothing.
+It says so once per run (a warning), and docs/judging.md shows what that is worth on the
+640 Prometheus items, next to the length baseline and the GPT-4 ceiling.
 """
 
 from __future__ import annotations
@@ -26,6 +32,11 @@ log = logging.getLogger(__name__)
 ASSET_DIR = Path(__file__).resolve().parents[1] / "assets" / "mini"
 from judgelm.prompts import PINNED_MODES  # noqa: E402  (single source: the templates)
 
+#: what mini says when it is asked to grade against a rubric
+RUBRIC_NOTE = ("mini cannot grade against a rubric: it ignores the criteria and level descriptions and grades general "
+               "answer quality (against the reference when shown), mapped linearly onto the rubric's scale; docs/judging.md "
+               "(rubric grading) shows its figures next to the length baseline")
+
 
 class MiniEngine(Engine):
     """Frozen MiniLM features + a small trained head; order-invariant, CPU-only."""
@@ -41,6 +52,7 @@ class MiniEngine(Engine):
         self.judge = MiniJudge.load(path, encoder=encoder, threads=threads)
         self.name = f"mini:{target}" if target else "mini"
         self.ties = ties
+        self._warned_rubric = False
 
     def generation_settings(self) -> dict[str, Any]:
         """Settings that change the output (part of the response-cache key); ``padding`` names the
@@ -61,14 +73,42 @@ class MiniEngine(Engine):
             return Problem(q, [answers[-1]], ref or anchor), True
         return Problem(q, answers, ref), False
 
+    def _rubric_problem(self, req: JudgeRequest) -> tuple[Any, bool]:
+        from judgelm.mini.features import question_text
+        from judgelm.mini.scorer import Problem
+
+        if not self._warned_rubric:
+            log.warning(RUBRIC_NOTE)
+            self._warned_rubric = True
+        s = req.sample
+        q = question_text(s.question, s.input, [(t.role, t.content) for t in s.history])
+        return Problem(q, [a.text for a in s.answers], s.reference if req.reference_used else None), False
+
+    def _rubric_output(self, req: JudgeRequest, res: Any, per: float) -> EngineOutput:
+        """Mini's 1..10 grades mapped linearly onto the criterion's scale (absolute), or its choice (relative)."""
+        c = req.criterion
+        if req.mode == "single":
+            grade = round(c.low + (res.scores[0] - 1.0) * (c.high - c.low) / 9.0)
+            return EngineOutput(text=f"{grade}\nFeedback: {res.explanation} [RESULT] {grade}", scores=[float(grade)],
+                                latency_s=per, extra={"mini_grade": res.scores[0]})
+        if res.verdict == 0:  # Prometheus has no tie: a tie is recorded as unparsed, not turned into a choice
+            return EngineOutput(text=f"Feedback: {res.explanation} (the answers are equally good; no choice)",
+                                latency_s=per)
+        choice = "A" if res.verdict == 1 else "B"
+        return EngineOutput(text=f"Feedback: {res.explanation} [RESULT] {choice}", confidence=res.confidence,
+                            latency_s=per)
+
     def judge_batch(self, requests: list[JudgeRequest]) -> list[EngineOutput]:
         """Judge all requests in one embedding pass."""
         t0 = time.perf_counter()
-        built = [self._problem(r) for r in requests]
+        built = [self._rubric_problem(r) if r.criterion is not None else self._problem(r) for r in requests]
         results = self.judge.judge([p for p, _ in built], ties=self.ties)
         per = (time.perf_counter() - t0) / max(1, len(requests))
         outputs = []
         for req, (_, pinned), res in zip(requests, built, results):
+            if req.criterion is not None:
+                outputs.append(self._rubric_output(req, res, per))
+                continue
             if pinned:
                 scores = [10.0, res.scores[0]] if len(req.sample.answers) > 1 else [res.scores[0]]
                 text = f"10 {res.scores[0]:g}\n{res.explanation}"

@@ -458,6 +458,8 @@ def score_confidence(text: str, steps: list[Step], req: JudgeRequest) -> float |
         pandalm_reading,
     )
 
+    if req.criterion is not None:  # rubric grading: the grade follows free feedback; no score slots to read
+        return None
     if req.template == "pandalm":
         slots = score_slots(steps, PANDALM_VALUES)
         return None if slots is None else pandalm_reading(text, slots).confidence

@@ -218,6 +218,10 @@ class VLLMEngine(Engine):
                 continue
             res = results[i]
             comp = res.outputs[0]
+            if req.criterion is not None:  # rubric grading (prometheus-*): the parser reads "[RESULT] k"
+                outputs.append(EngineOutput(text=comp.text, prompt_tokens=len(res.prompt_token_ids or []),
+                                            completion_tokens=len(comp.token_ids), latency_s=latency))
+                continue
             vt = self.value_tokens[req.template]
             steps = [{tok: lp.logprob for tok, lp in step.items()} for step in (comp.logprobs or [])]
             n_slots = 1 if req.template == "pandalm" or req.mode in ("single", "vqa") else req.n_answers

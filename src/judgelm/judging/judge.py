@@ -27,26 +27,38 @@ def as_sample(item: Sample | dict[str, Any], index: int = 0) -> Sample:
     return Sample.model_validate(data)
 
 
+def _rubric_settings(settings: dict[str, Any]) -> dict[str, Any]:
+    """``rubric`` as a :class:`~judgelm.prompts.rubric.Rubric` (from a path or mapping) and the template it implies
+    (a rubric without a rubric template means Prometheus absolute grading)."""
+    from judgelm.prompts.prometheus import resolve_template
+    from judgelm.prompts.rubric import as_rubric
+
+    rubric = as_rubric(settings.get("rubric"))
+    return {**settings, "rubric": rubric, "template": resolve_template(settings.get("template"), rubric)}
+
+
 class Judge:
     """A loaded judge: ``Judge("mini")``, ``Judge("hf:BAAI/JudgeLM-7B-v1.0", dtype="bfloat16")``,
-    ``Judge("openai:gpt-4o", template="pandalm")``.
+    ``Judge("openai:gpt-4o", template="pandalm")``, ``Judge("openai:gpt-4o", rubric="helpfulness.yaml")``.
 
-    ``template``/``mode``/``reference``/``fast``/``max_new_tokens`` are the defaults of every call; ``engine_options``
+    ``template``/``mode``/``reference``/``fast``/``max_new_tokens``/``rubric`` are the defaults of every call
+    (``rubric``: a file path, a mapping or a :class:`~judgelm.prompts.rubric.Rubric`; it grades with
+    ``prometheus-absolute`` unless ``template="prometheus-relative"``); ``engine_options``
     go to the engine's constructor (see docs/engines.md). ``cache``: the response cache (a path, or
     True for the default one); by default in-memory calls skip it and :meth:`run` uses it, as the CLI
     does. Use it as a context manager, or call
     :meth:`close`, to release the engine.
     """
 
-    def __init__(self, spec: str | Engine | None = None, *, template: str = "judgelm", mode: str | None = None,
+    def __init__(self, spec: str | Engine | None = None, *, template: str | None = None, mode: str | None = None,
                  reference: bool = False, fast: bool = True, max_new_tokens: int | None = None,
-                 cache: bool | str | Path | None = None, **engine_options: Any) -> None:
+                 cache: bool | str | Path | None = None, rubric: Any = None, **engine_options: Any) -> None:
         from judgelm.engines import DEFAULT_JUDGE, load_engine
 
+        self.settings: dict[str, Any] = _rubric_settings(dict(template=template, mode=mode, reference=reference,
+                                                              fast=fast, max_new_tokens=max_new_tokens, rubric=rubric))
         self.engine: Engine = spec if isinstance(spec, Engine) else load_engine(spec or DEFAULT_JUDGE, **engine_options)
         self._owned = not isinstance(spec, Engine)
-        self.settings: dict[str, Any] = dict(template=template, mode=mode, reference=reference, fast=fast,
-                                             max_new_tokens=max_new_tokens)
         self.cache = cache
 
     @property
@@ -63,7 +75,7 @@ class Judge:
         """Many samples in one batched pass; judgements in sample order, then presentation order."""
         items = [as_sample(s, i) for i, s in enumerate(samples)]
         return judge_samples(items, self.engine, swap=swap, batch_size=batch_size, cache=self.cache or False,
-                             **{**self.settings, **settings})
+                             **_rubric_settings({**self.settings, **settings}))
 
     def run(self, source: str | Path | Iterable[Sample], output: str | Path, *, swap: bool = False,
             fmt: str | None = None, **settings: Any) -> RunSummary:
@@ -73,7 +85,7 @@ class Judge:
 
         samples = read_samples(source, fmt=fmt) if isinstance(source, (str, Path)) else source
         return run_judge(samples, self.engine, output, swap=swap, cache=True if self.cache is None else self.cache,
-                         **{**self.settings, **settings})
+                         **_rubric_settings({**self.settings, **settings}))
 
     def close(self) -> None:
         if self._owned:

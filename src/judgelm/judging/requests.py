@@ -10,11 +10,14 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Iterable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from judgelm.engines.base import Engine, EngineOutput, JudgeRequest
 from judgelm.prompts import PINNED_MODES
 from judgelm.schema import Cost, Judgement, ParseStatus, Sample, verdict_from_scores
+
+if TYPE_CHECKING:
+    from judgelm.prompts.rubric import Rubric
 
 logger = logging.getLogger(__name__)
 
@@ -27,9 +30,15 @@ def order_key(order: list[int]) -> str:
 
 
 def split_key(key: str) -> tuple[str, list[int]]:
-    """``"<sample_id>|1-0"`` → (sample_id, [1, 0]). Sample ids may themselves contain ``|``."""
+    """``"<sample_id>|1-0"`` → (sample_id, [1, 0]). Sample ids may themselves contain ``|``.
+    Rubric requests end in ``~<criterion>`` (``"<sample_id>|0~helpfulness"``)."""
     sample_id, _, order = key.rpartition("|")
+    order = order.partition(CRITERION_SEP)[0]
     return sample_id, [int(i) for i in order.split("-")]
+
+
+#: separates a rubric request's criterion from its order in the key (criterion names never hold it)
+CRITERION_SEP = "~"
 
 
 def build_requests(
@@ -41,14 +50,23 @@ def build_requests(
     swap: bool = False,
     fast: bool = True,
     max_new_tokens: int | None = None,
+    rubric: Rubric | None = None,
 ) -> list[JudgeRequest]:
     """One request per presentation order: the original one, plus the reversed one with ``swap``.
 
-    Swapping is meaningful only with ≥ 2 presented answers (not in single/vqa grading).
+    Swapping is meaningful only with ≥ 2 presented answers (not in single/vqa grading). Rubric
+    templates (``prometheus-*``) make one request per order and criterion (:func:`build_rubric_requests`).
     """
     from judgelm.prompts import render
+    from judgelm.prompts.prometheus import is_rubric_template
     from judgelm.prompts.render import presentation_orders, resolve_mode, scoring_shape
 
+    if is_rubric_template(template):
+        return build_rubric_requests(sample, template=template, rubric=rubric, reference=reference, swap=swap,
+                                     max_new_tokens=max_new_tokens)
+    if rubric is not None:
+        raise ValueError(f"a rubric needs a rubric template (prometheus-absolute or prometheus-relative), "
+                         f"not {template!r}")
     mode = resolve_mode(sample, template, mode)
     n_scores, _ = scoring_shape(sample, mode)
     orders = presentation_orders(len(sample.answers), mode, swap)
@@ -70,6 +88,96 @@ def build_requests(
             )
         )
     return requests
+
+
+def build_rubric_requests(
+    sample: Sample,
+    *,
+    template: str,
+    rubric: Rubric | None = None,
+    reference: bool = False,
+    swap: bool = False,
+    max_new_tokens: int | None = None,
+) -> list[JudgeRequest]:
+    """One request per presentation order and criterion (the run's rubric, else the sample's own).
+
+    Absolute grading shows one answer (mode ``single``), relative grading two (``pair``, both orders
+    with ``swap``). The grade comes after the feedback, so requests are never ``fast``.
+    """
+    from judgelm.prompts.prometheus import ABSOLUTE, RELATIVE, criteria_for, render_rubric, wants_reference
+    from judgelm.prompts.render import presentation_orders
+    from judgelm.prompts.rubric import RubricError
+
+    wanted = 1 if template == ABSOLUTE else 2
+    if len(sample.answers) != wanted:
+        what = f"grades exactly 1 answer, got {len(sample.answers)} (use {RELATIVE} for two)" if wanted == 1 else \
+            f"compares exactly 2 answers, got {len(sample.answers)}"
+        raise RubricError(f"sample {sample.id!r}: {template} {what}")
+    criteria = criteria_for(sample, rubric)
+    show_reference = wants_reference(sample, rubric, reference)
+    mode = "single" if template == ABSOLUTE else "pair"
+    orders = [[0]] if template == ABSOLUTE else presentation_orders(len(sample.answers), mode, swap)
+    requests = []
+    for criterion in criteria:
+        for order in orders:
+            requests.append(
+                JudgeRequest(
+                    key=f"{sample.id}|{order_key(order)}{CRITERION_SEP}{criterion.name}",
+                    sample=sample.reordered(order),
+                    prompt=render_rubric(sample, criterion, template, reference=show_reference, order=order),
+                    template=template,
+                    mode=mode,
+                    n_answers=len(order),
+                    fast=False,
+                    max_new_tokens=max_new_tokens or DEFAULT_MAX_NEW_TOKENS[False],
+                    reference_used=show_reference,
+                    criterion=criterion,
+                )
+            )
+    return requests
+
+
+def _rubric_judgement(request: JudgeRequest, output: EngineOutput, base: dict[str, Any], order: list[int]) -> Judgement:
+    """A rubric request's judgement: absolute → ``scores=[grade]``; relative → a verdict (A/B).
+
+    A grade outside the criterion's scale, whether parsed from text or given directly by the
+    engine, is rejected (status unparsed, ``metadata.parse_error`` says why), never clipped.
+    """
+    from judgelm.prompts.parsing import parse_prometheus_absolute, parse_prometheus_relative
+    from judgelm.prompts.prometheus import ABSOLUTE
+
+    criterion = request.criterion
+    assert criterion is not None, "rubric requests carry their criterion"
+    base["metadata"].update(criterion=criterion.name, scale=[criterion.low, criterion.high])
+    absolute = request.template == ABSOLUTE
+
+    def unparsed(why: str, explanation: str | None) -> Judgement:
+        base["metadata"]["parse_error"] = why
+        return Judgement(**base, status=ParseStatus.UNPARSED, explanation=explanation)
+
+    if output.scores is not None:  # an engine that grades directly
+        _, _, rest = (output.text or "").partition("\n")
+        explanation = rest.strip() or None
+        presented = [float(s) for s in output.scores]
+        if len(presented) != len(order):
+            return unparsed(f"engine gave {len(presented)} grade(s) for {len(order)} answer(s)", explanation)
+        bad = [s for s in presented if not criterion.in_range(s)]
+        if bad:
+            return unparsed(f"grade {bad[0]:g} outside the rubric's scale {criterion.low}..{criterion.high} "
+                            f"(rejected, not clipped)", explanation)
+        scores = _to_original(order, presented)
+        verdict = None if absolute else verdict_from_scores(scores)
+        return Judgement(**base, scores=scores, verdict=verdict, explanation=explanation)
+    if absolute:
+        parsed = parse_prometheus_absolute(output.text, criterion.low, criterion.high)
+    else:
+        parsed = parse_prometheus_relative(output.text)
+    if not parsed.ok:
+        return unparsed(parsed.error or "unparsed", parsed.explanation)
+    if absolute:
+        return Judgement(**base, scores=parsed.scores, verdict=None, explanation=parsed.explanation)
+    verdict = order[(parsed.verdict or 1) - 1] + 1
+    return Judgement(**base, verdict=verdict, explanation=parsed.explanation)
 
 
 def _to_original(order: list[int], presented: list[float]) -> list[float]:
@@ -115,7 +223,11 @@ def to_judgement(request: JudgeRequest, output: EngineOutput, judge_name: str) -
         metadata=_json_safe(output.extra),
     )
     if output.error is not None:
+        if request.criterion is not None:
+            base["metadata"]["criterion"] = request.criterion.name
         return Judgement(**{**base, "confidence": None}, status=ParseStatus.ERROR, error=output.error)
+    if request.criterion is not None:
+        return _rubric_judgement(request, output, base, order)
 
     explanation = None
     presented_verdict: int | None = None
@@ -184,7 +296,9 @@ def safe_judge_batch(engine: Engine, batch: list[JudgeRequest]) -> list[EngineOu
 
 
 def call_settings(request: JudgeRequest, engine_settings_: dict[str, Any]) -> dict[str, Any]:
+    extra = {} if request.criterion is None else {"criterion": request.criterion.to_dict()}
     return {
+        **extra,
         "template": request.template,
         "mode": request.mode,
         "n_answers": request.n_answers,

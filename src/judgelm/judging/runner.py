@@ -17,7 +17,7 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field, fields
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from judgelm.engines.base import Engine, EngineOutput, JudgeRequest
 from judgelm.judging.requests import (
@@ -37,6 +37,9 @@ from judgelm.judging.state import (
     write_jsonl_atomic,
 )
 from judgelm.schema import Judgement, ParseStatus, Sample
+
+if TYPE_CHECKING:
+    from judgelm.prompts.rubric import Rubric
 
 logger = logging.getLogger(__name__)
 
@@ -64,6 +67,9 @@ class RunSummary:
     state: str | None = None
     judge: str = ""
     error_messages: dict[str, int] = field(default_factory=dict)
+    #: rubric runs: per criterion, {"ok", "unparsed", "errors", "mean" (of the parsed grades), "preferred"
+    #: (relative grading: wins per answer, original order)}
+    criteria: dict[str, dict[str, Any]] = field(default_factory=dict)
     #: the run's judgements in request order (what the output file holds), for callers that go on
     judgements: list[Judgement] = field(default_factory=list, repr=False)
 
@@ -168,6 +174,28 @@ def _tally(summary: RunSummary, judgements: Iterable[Judgement]) -> None:
             summary.errors += 1
             errors[(j.error or "")[:120]] += 1
     summary.error_messages = dict(errors.most_common(5))
+    summary.criteria = criterion_tally(judgements)
+
+
+def criterion_tally(judgements: Iterable[Judgement]) -> dict[str, dict[str, Any]]:
+    """Per rubric criterion: how many grades parsed, were unparsed or failed, their mean (absolute grading)
+    and how often each answer was preferred (relative grading)."""
+    out: dict[str, dict[str, Any]] = {}
+    grades: dict[str, list[float]] = {}
+    for j in judgements:
+        name = j.metadata.get("criterion")
+        if name is None:
+            continue
+        row = out.setdefault(name, {"ok": 0, "unparsed": 0, "errors": 0, "mean": None, "preferred": {}})
+        row[{ParseStatus.OK: "ok", ParseStatus.UNPARSED: "unparsed"}.get(j.status, "errors")] += 1
+        if j.status == ParseStatus.OK and j.scores and j.verdict is None:
+            grades.setdefault(name, []).extend(j.scores)
+        elif j.status == ParseStatus.OK and j.verdict is not None:  # relative grading: which answer won
+            key = "tie" if j.verdict == 0 else f"answer {j.verdict}"
+            row["preferred"][key] = row["preferred"].get(key, 0) + 1
+    for name, values in grades.items():
+        out[name]["mean"] = round(sum(values) / len(values), 4)
+    return out
 
 
 def _make_backend(
@@ -202,11 +230,13 @@ def judge_samples(
     batch_size: int | None = None,
     cache: ResponseCache | str | Path | bool | None = None,
     engine_options: dict[str, Any] | None = None,
+    rubric: Rubric | None = None,
 ) -> list[Judgement]:
-    """Judge in memory (no state file); one judgement per request, in sample then order sequence."""
+    """Judge in memory (no state file); one judgement per request, in sample then order sequence
+    (then criterion, with a rubric)."""
     _, requests = _build_all(
         samples, None, template=template, mode=mode, reference=reference, swap=swap, fast=fast,
-        max_new_tokens=max_new_tokens,
+        max_new_tokens=max_new_tokens, rubric=rubric,
     )
     backend, owned = _make_backend(engine, engine_options, 0, None)
     response_cache = _open_cache(cache)
@@ -244,6 +274,7 @@ def run_judge(
     engine_options: dict[str, Any] | None = None,
     limit: int | None = None,
     progress: bool = False,
+    rubric: Rubric | None = None,
 ) -> RunSummary:
     """Judge ``samples`` into ``out_path`` (one Judgement JSON per line), resumably.
 
@@ -257,7 +288,7 @@ def run_judge(
     state_file = state_path_for(out_path)
     samples_list, requests = _build_all(
         samples, limit, template=template, mode=mode, reference=reference, swap=swap, fast=fast,
-        max_new_tokens=max_new_tokens,
+        max_new_tokens=max_new_tokens, rubric=rubric,
     )
     summary = RunSummary(samples=len(samples_list), requests=len(requests), output=str(out_path),
                          state=str(state_file))

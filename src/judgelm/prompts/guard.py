@@ -12,7 +12,8 @@ that no longer matches the marker:
   loses its ``[`` too (the short names count only with their ``]``: ``[Question 3]`` is benign).
 * hash markers — ``### Response…`` (both templates), PandaLM's ``### Instruction``, ``### Input``,
   ``### Evaluation``, ``### Reason``, ``### Reference``, and the history labels ``### User``,
-  ``### Assistant``, ``### System`` — have their run of 3+ ``#`` shortened to ``##``:
+  ``### Assistant``, ``### System``, and Prometheus' ``###Task Description``, ``###The instruction to evaluate``,
+  ``###Score Rubrics``, ``###Feedback`` … — have their run of 3+ ``#`` shortened to ``##``:
   ``## Response 2:``.
 
 Matching is case-insensitive and tolerant of spacing (``[ the end of assistant 1's answer ]``,
@@ -36,6 +37,9 @@ _HISTORY_NAMES = ("user", "assistant", "system")
 _HASH_NAMES = {
     "judgelm": ("response",) + _HISTORY_NAMES,
     "pandalm": ("instruction", "input", "response", "evaluation", "reason", "reference") + _HISTORY_NAMES,
+    # Prometheus rubric prompts (``###Response to evaluate:``, ``###Score Rubrics:``, ``###Feedback:`` …)
+    "prometheus": ("task description", "the instruction to evaluate", "instruction", "response", "reference",
+                   "score rubrics?", "feedback"),
 }
 _HASH = {
     name: re.compile(rf"#{{3,}}(?={_SP}(?:{'|'.join(words)})(?![a-z]))", re.IGNORECASE)

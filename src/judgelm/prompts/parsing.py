@@ -10,6 +10,10 @@ Contract (implemented here):
         "1" / "2" / "Tie" on the first line, then "### Reason: ..." and "### Reference: ...".
     parse_rating(text) -> Parsed
         a single grade written as "[[k]]" (MT-bench / arena-hard / Auto-J: "Rating: [[7]]").
+    parse_prometheus_absolute(text, low=1, high=5) -> Parsed
+        Prometheus' "Feedback: … [RESULT] k": an integer grade in low..high (else unparsed, never clipped).
+    parse_prometheus_relative(text) -> Parsed
+        Prometheus' "Feedback: … [RESULT] A" (or B): verdict 1 (A) / 2 (B).
 
 ``Parsed.scores`` / ``Parsed.verdict`` are in *presented* order; ``judgelm.judging.runner`` maps them back.
 When ``ok`` is False, ``scores``/``verdict`` are None and ``error`` says what was wrong — callers
@@ -126,3 +130,49 @@ def parse_rating(text: str, low: float = 1.0, high: float = 10.0) -> Parsed:
     if not low <= grade <= high:
         return _fail(f"rating {grade:g} outside {low:g}..{high:g}", _rest(text))
     return Parsed(ok=True, scores=[grade], explanation=_rest(text))
+
+
+_RESULT_SCORE = re.compile(r"\[RESULT\]\s*:?\s*\(?\s*(-?\d+(?:\.\d+)?)(?!\.?\d)", re.IGNORECASE)
+_RESULT_CHOICE = re.compile(r"\[RESULT\]\s*:?\s*\(?\s*[\"']?(?:Response\s+)?([AB])\b", re.IGNORECASE)
+_RESULT = re.compile(r"\[RESULT\]", re.IGNORECASE)
+_FEEDBACK_LABEL = re.compile(r"^\s*Feedback:\s*", re.IGNORECASE)
+
+
+def _feedback(text: str, end: int) -> str | None:
+    """The feedback before the last ``[RESULT]``, without its ``Feedback:`` label."""
+    return _rest(_FEEDBACK_LABEL.sub("", text[:end], count=1))
+
+
+def parse_prometheus_absolute(text: str, low: int = 1, high: int = 5) -> Parsed:
+    """``Feedback: … [RESULT] k`` → ``scores=[k]``; the last ``[RESULT]`` counts.
+
+    ``k`` must be an integer in ``low..high`` (the rubric's scale): a missing mark, a non-integer or
+    a grade outside the scale makes the output unparsed, with ``error`` saying which; nothing is clipped.
+    """
+    marks = list(_RESULT.finditer(text))
+    if not marks:
+        return _fail("no [RESULT] mark", _rest(_FEEDBACK_LABEL.sub("", text, count=1)))
+    last = marks[-1]
+    explanation = _feedback(text, last.start())
+    m = _RESULT_SCORE.match(text, last.start())
+    if m is None:
+        return _fail(f"no grade after [RESULT]: {text[last.start():last.start() + 40]!r}", explanation)
+    grade = float(m.group(1))
+    if not grade.is_integer():
+        return _fail(f"grade {grade:g} is not an integer", explanation)
+    if not low <= grade <= high:
+        return _fail(f"grade {grade:g} outside the rubric's scale {low}..{high} (rejected, not clipped)", explanation)
+    return Parsed(ok=True, scores=[grade], explanation=explanation)
+
+
+def parse_prometheus_relative(text: str) -> Parsed:
+    """``Feedback: … [RESULT] A`` / ``B`` → verdict 1 / 2 (presented order); the last ``[RESULT]`` counts."""
+    marks = list(_RESULT.finditer(text))
+    if not marks:
+        return _fail("no [RESULT] mark", _rest(_FEEDBACK_LABEL.sub("", text, count=1)))
+    last = marks[-1]
+    explanation = _feedback(text, last.start())
+    m = _RESULT_CHOICE.match(text, last.start())
+    if m is None:
+        return _fail(f"no A or B after [RESULT]: {text[last.start():last.start() + 40]!r}", explanation)
+    return Parsed(ok=True, verdict=1 if m.group(1).upper() == "A" else 2, explanation=explanation)

@@ -16,8 +16,14 @@ from judgelm.prompts.render import (
 
 
 def render_records(samples: Iterable[Any], source: str, template: str, mode: str | None, reference: bool,
-                   swap: bool) -> Iterator[dict[str, Any]]:
-    """One record per sample and presented order; a sample that does not fit raises DataError naming it."""
+                   swap: bool, rubric: Any = None) -> Iterator[dict[str, Any]]:
+    """One record per sample and presented order (and criterion, for rubric templates); a sample that
+    does not fit raises DataError naming it."""
+    from judgelm.prompts.prometheus import is_rubric_template
+
+    if is_rubric_template(template):
+        yield from _rubric_records(samples, source, template, reference, swap, rubric)
+        return
     for i, sample in enumerate(samples, start=1):
         where = f"sample #{i} (id {sample.id!r})"
         sample_mode = resolve_mode(sample, template, mode)
@@ -31,3 +37,19 @@ def render_records(samples: Iterable[Any], source: str, template: str, mode: str
                 raise DataError(source, None, None, f"record {i}: {exc}") from None  # exc names the id
             yield {"id": sample.id, "template": template, "mode": sample_mode, "order": order,
                    "reference": reference or sample_mode == "vqa", "prompt": prompt}
+
+
+def _rubric_records(samples: Iterable[Any], source: str, template: str, reference: bool, swap: bool,
+                    rubric: Any) -> Iterator[dict[str, Any]]:
+    """Rubric prompts: one record per sample, order and criterion (``criterion`` names it)."""
+    from judgelm.judging.requests import build_rubric_requests, split_key
+
+    for i, sample in enumerate(samples, start=1):
+        try:
+            requests = build_rubric_requests(sample, template=template, rubric=rubric, reference=reference, swap=swap)
+        except ValueError as exc:
+            raise DataError(source, None, None, f"record {i}: {exc}") from None
+        for r in requests:
+            yield {"id": sample.id, "template": template, "mode": r.mode, "order": split_key(r.key)[1],
+                   "reference": r.reference_used, "criterion": r.criterion.name if r.criterion else None,
+                   "prompt": r.prompt}

@@ -93,3 +93,68 @@ HISTORY_FINAL = "### User:\n{content}"
 HISTORY_ROLES = {"user": "User", "assistant": "Assistant", "system": "System"}
 #: JudgeLM has no input field: a sample's input (context) follows the question after a blank line.
 JUDGELM_INPUT_SEPARATOR = "\n\n"
+
+# --------------------------------------------------------------------------- Prometheus (rubric grading)
+#: Prometheus' absolute (1-5 grade) and relative (A/B) prompts, as its training and evaluation data hold
+#: them (the shared ``prometheus/*.json`` items, prometheus-eval's ``eval/prompts.py`` and the first
+#: releases of its library's ``prompts.py``). Later library releases dropped ``Feedback: `` from
+#: instruction 3; the trained weights saw it, so it stays. ``{low}``/``{high}`` are 1/5 for the
+#: trained prompt; other ranges (custom rubrics) write their own numbers in the same places.
+PROMETHEUS_ABSOLUTE_HEAD = (
+    "###Task Description:\n"
+    "An instruction (might include an Input inside it), a response to evaluate{given}, and a score rubric"
+    " representing a evaluation criteria are given.\n"
+    "1. Write a detailed feedback that assess the quality of the response strictly based on the given score"
+    " rubric, not evaluating in general.\n"
+    "2. After writing a feedback, write a score that is an integer between {low} and {high}. You should refer"
+    " to the score rubric.\n"
+    "3. The output format should look as follows: \"Feedback: (write a feedback for criteria) [RESULT]"
+    " (an integer number between {low} and {high})\"\n"
+    "4. Please do not generate any other opening, closing, and explanations.\n\n"
+)
+PROMETHEUS_ABSOLUTE_GIVEN_REF = ", a reference answer that gets a score of {high}"
+#: ``{given}`` is empty without a reference: "…, a response to evaluate, and a score rubric …"
+PROMETHEUS_ABSOLUTE_BODY = "###The instruction to evaluate:\n{instruction}\n\n###Response to evaluate:\n{response}\n\n"
+PROMETHEUS_ABSOLUTE_REFERENCE = "###Reference Answer (Score {high}):\n{reference}\n\n"
+PROMETHEUS_ABSOLUTE_RUBRIC = "###Score Rubrics:\n{rubric}\n\n"
+
+PROMETHEUS_RELATIVE_HEAD = (
+    "###Task Description:\n"
+    "An instruction (might include an Input inside it), a response to evaluate{given}, and a score rubric"
+    " representing a evaluation criteria are given.\n"
+    "1. Write a detailed feedback that assess the quality of two responses strictly based on the given score"
+    " rubric, not evaluating in general.\n"
+    "2. After writing a feedback, choose a better response between Response A and Response B. You should refer"
+    " to the score rubric.\n"
+    "3. The output format should look as follows: \"Feedback: (write a feedback for criteria) [RESULT] (A or B)\"\n"
+    "4. Please do not generate any other opening, closing, and explanations.\n\n"
+)
+PROMETHEUS_RELATIVE_GIVEN_REF = ", a reference answer"
+PROMETHEUS_RELATIVE_BODY = "###Instruction:\n{instruction}\n\n###Response A:\n{response_a}\n\n###Response B:\n{response_b}\n\n"
+PROMETHEUS_RELATIVE_REFERENCE = "###Reference Answer:\n{reference}\n\n"
+PROMETHEUS_RELATIVE_RUBRIC = "###Score Rubric:\n{rubric}\n\n"
+#: both prompts end here; the model writes "Feedback: … [RESULT] k" (or just "… [RESULT] k")
+PROMETHEUS_FEEDBACK = "###Feedback: "
+
+#: the score rubric: ``[criteria]`` then one ``Score k: …`` line per level (no trailing newline);
+#: the relative prompt shows only the ``[criteria]`` line (as prometheus-eval's ``load_rubric`` does)
+PROMETHEUS_CRITERIA_LINE = "[{criteria}]"
+PROMETHEUS_LEVEL_LINE = "\nScore {score}: {description}"
+
+#: MT-bench items fold the conversation into the instruction this way (the last "Assistant: " is open)
+PROMETHEUS_DIALOGUE = (
+    "Here is a previous dialogue between an assistant and an user. Generate a human preferable response by the"
+    " assistant.\n"
+)
+PROMETHEUS_DIALOGUE_TURN = {"user": "User: {content}\n\n", "assistant": "Assistant:{content}\n\n"}
+PROMETHEUS_DIALOGUE_OPEN = "Assistant: "
+
+#: system prompts prometheus-eval sends with chat-template models (Prometheus 2); not part of the prompt text
+PROMETHEUS_ABS_SYSTEM = (
+    "You are a fair judge assistant tasked with providing clear, objective feedback based on specific criteria,"
+    " ensuring each assessment reflects the absolute standards set for performance."
+)
+PROMETHEUS_REL_SYSTEM = (
+    "You are a fair judge assistant assigned to deliver insightful feedback that compares individual"
+    " performances, highlighting how each stands relative to others within the same cohort."
+)

@@ -37,6 +37,8 @@ from judgelm.serve.jobs import JobStore, JobWorker
 from judgelm.serve.openai_api import build_router
 from judgelm.serve.security import APIKeyMiddleware, BodyLimitMiddleware
 from judgelm.serve.service import JudgeOptions, JudgeService, summarize
+from judgelm.prompts.prometheus import resolve_template
+from judgelm.prompts.rubric import RubricError, rubric_from_dict
 from judgelm.serve.settings import ServeSettings
 from judgelm.serve.telemetry import ServerMetrics
 from judgelm.serve.uploads import parse_upload
@@ -56,7 +58,9 @@ class JudgeBody(BaseModel):
     input: str | None = None
     history: list[Turn] = Field(default_factory=list)
     mode: Literal["pair", "single", "multi", "vqa"] | None = None
-    template: Literal["judgelm", "pandalm"] | None = None
+    template: Literal["judgelm", "pandalm", "prometheus-absolute", "prometheus-relative"] | None = None
+    rubric: dict[str, Any] | None = Field(default=None, description="a rubric, as in a rubric file (criteria, scale, "
+                                          "levels, reference): one grade per criterion (prometheus-* templates)")
     use_reference: bool | None = Field(default=None, description="show the reference (default: when one is given)")
     both_orders: bool = False
     fast: bool | None = Field(default=None, description="scores only, no explanation")
@@ -168,17 +172,24 @@ def create_app(engine: Engine, settings: ServeSettings | None = None) -> FastAPI
 
     def options(body: JudgeBody | None = None, **query: Any) -> JudgeOptions:
         src: dict[str, Any] = dict(query)
+        rubric = None
         if body is not None:
             src.update(template=body.template, mode=body.mode, both_orders=body.both_orders, fast=body.fast,
                        max_new_tokens=body.max_new_tokens,
                        reference=body.use_reference if body.use_reference is not None
                        else (body.to_sample().reference is not None))
+            if body.rubric is not None:
+                try:
+                    rubric = rubric_from_dict(body.rubric, source="rubric")
+                except RubricError as exc:
+                    raise HTTPException(422, str(exc)) from None
+        template = resolve_template(src.get("template") or (None if rubric else settings.template), rubric)
         max_new = src.get("max_new_tokens") or settings.max_new_tokens
         if max_new and max_new > settings.max_new_tokens_limit:
             raise HTTPException(422, f"max_new_tokens {max_new} exceeds the server limit of "
                                      f"{settings.max_new_tokens_limit} (server option --max-new-tokens-limit)")
         return JudgeOptions(
-            template=src.get("template") or settings.template, mode=src.get("mode"),
+            template=template, mode=src.get("mode"), rubric=rubric,
             reference=bool(src.get("reference")), both_orders=bool(src.get("both_orders")),
             fast=settings.fast if src.get("fast") is None else bool(src["fast"]), max_new_tokens=max_new,
         )
@@ -236,7 +247,8 @@ def create_app(engine: Engine, settings: ServeSettings | None = None) -> FastAPI
                 "judgements": [j.model_dump(mode="json") for j in judgements]}
 
     @app.post("/v1/jobs", status_code=201)
-    async def create_job(request: Request, template: Literal["judgelm", "pandalm"] | None = None,
+    async def create_job(request: Request,
+                         template: Literal["judgelm", "pandalm", "prometheus-absolute", "prometheus-relative"] | None = None,
                          mode: Literal["pair", "single", "multi", "vqa"] | None = None, reference: bool = False,
                          both_orders: bool = False, fast: bool | None = None, max_new_tokens: int | None = None,
                          format: str | None = None, name: str | None = None,

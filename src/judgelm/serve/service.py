@@ -11,11 +11,14 @@ import asyncio
 import time
 from concurrent.futures import Future
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from judgelm.engines.base import EngineOutput, JudgeRequest
 from judgelm.schema import Judgement, ParseStatus, Sample, verdict_from_scores
 from judgelm.serve.batcher import DynamicBatcher
+
+if TYPE_CHECKING:
+    from judgelm.prompts.rubric import Rubric
 
 
 @dataclass
@@ -28,9 +31,12 @@ class JudgeOptions:
     both_orders: bool = False
     fast: bool = False
     max_new_tokens: int | None = None  # None: the runner's default for fast / explained
+    rubric: Rubric | None = None  # prometheus-* templates: the criteria (None: the sample's own rubric)
 
     def to_dict(self) -> dict[str, Any]:
-        return dict(self.__dict__)
+        d = dict(self.__dict__)
+        d["rubric"] = None if self.rubric is None else self.rubric.to_dict()
+        return d
 
 
 def build(sample: Sample, opts: JudgeOptions) -> list[JudgeRequest]:
@@ -38,7 +44,8 @@ def build(sample: Sample, opts: JudgeOptions) -> list[JudgeRequest]:
     from judgelm.judging.requests import build_requests
 
     return build_requests(sample, template=opts.template, mode=opts.mode, reference=opts.reference,
-                          swap=opts.both_orders, fast=opts.fast, max_new_tokens=opts.max_new_tokens)
+                          swap=opts.both_orders, fast=opts.fast, max_new_tokens=opts.max_new_tokens,
+                          rubric=opts.rubric)
 
 
 def to_judgements(requests: list[JudgeRequest], outputs: list[EngineOutput], judge_name: str) -> list[Judgement]:
@@ -72,6 +79,8 @@ def summarize(judgements: list[Judgement]) -> dict[str, Any]:
     reported as such, never folded into a tie.
     """
     first = judgements[0]
+    if first.metadata.get("criterion") is not None:
+        return _summarize_rubric(judgements)
     ok = [j for j in judgements if j.status == ParseStatus.OK]
     summary: dict[str, Any] = {
         "sample_id": first.sample_id,
@@ -100,6 +109,28 @@ def summarize(judgements: list[Judgement]) -> dict[str, Any]:
         if summary["explanation"] is None and ok:
             summary["explanation"] = ok[0].explanation
     return summary
+
+
+def _summarize_rubric(judgements: list[Judgement]) -> dict[str, Any]:
+    """Rubric grading: one entry per criterion (its grade, or its A/B verdict per order), under ``criteria``."""
+    criteria: dict[str, dict[str, Any]] = {}
+    for j in judgements:
+        c = criteria.setdefault(str(j.metadata["criterion"]), {"status": j.status.value, "scores": j.scores,
+                                                               "verdict": j.verdict, "explanation": j.explanation,
+                                                               "scale": j.metadata.get("scale"), "orders": []})
+        c["orders"].append({"order": j.order, "status": j.status.value, "scores": j.scores, "verdict": j.verdict,
+                            **({"error": j.metadata["parse_error"]} if "parse_error" in j.metadata else {})})
+        if j.status != ParseStatus.OK and c["status"] == ParseStatus.OK.value:
+            c["status"] = "partial"
+    statuses = {c["status"] for c in criteria.values()}
+    first = judgements[0]
+    return {
+        "sample_id": first.sample_id,
+        "judge": first.judge,
+        "status": statuses.pop() if len(statuses) == 1 else "partial",
+        "criteria": criteria,
+        "latency_s": round(max(j.latency_s for j in judgements), 6),
+    }
 
 
 class JudgeService:
