@@ -51,3 +51,18 @@ def hf_judgements(judge_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> 
     subprocess.run([hf_python(), str(HERE / "judging_runs.py"), f"hf:{judge_dir}", str(out),
                     *([str(shared)] if shared else [])], check=True, env=subprocess_env(), timeout=900)
     return {name: out / f"{name}.jsonl" for name in runs(shared)}
+
+
+@pytest.fixture(scope="session")
+def hf_likelihoods(judge_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> list[list]:
+    """The reading judge's transformers likelihoods of ``judging_runs.likelihood_items`` on the merged
+    judge (float32, answers cut at 256 tokens), from the project's venv: [[cond, uncond, tokens, truncated]]."""
+    import json
+
+    from judging_runs import shared_data_dir
+
+    out = tmp_path_factory.mktemp("hf-likelihoods") / "likelihoods.json"
+    shared = shared_data_dir()
+    subprocess.run([hf_python(), str(HERE / "judging_runs.py"), f"likelihood:{judge_dir}", str(out),
+                    *([str(shared)] if shared else [])], check=True, env=subprocess_env(), timeout=900)
+    return json.loads(out.read_text())

@@ -15,7 +15,7 @@ import pytest
 pytest.importorskip("vllm", reason="vLLM is not installed in this interpreter: scripts/setup-vllm.sh builds "
                                    ".venv-vllm; run .venv-vllm/bin/python -m pytest tests/vllm_real")
 
-from judging_runs import EXAMPLES, judge_all, shared_data_dir  # noqa: E402  (after the skip: it is only for the vLLM runs)
+from judging_runs import EXAMPLES, check_likelihoods, judge_all, shared_data_dir  # noqa: E402  (after the skip: it is only for the vLLM runs)
 
 from judgelm.engines import load_engine  # noqa: E402
 
@@ -88,3 +88,11 @@ def test_prompt_logprobs_equal_the_hf_models(vllm_engine, judge_dir: Path) -> No
             worst = max(worst, max(abs(a - b) for a, b in zip(lps, want)))
     assert worst < 1e-3, worst
 
+
+
+def test_reading_judge_likelihoods_through_vllm(vllm_engine, hf_likelihoods: list[list]) -> None:  # noqa: ANN001
+    from judgelm.engines.likelihood_vllm import VLLMLikelihoodScorer
+
+    scorer = VLLMLikelihoodScorer(engine=vllm_engine, max_answer_tokens=256)
+    assert scorer.fingerprint().endswith("|vllm")
+    check_likelihoods(scorer, hf_likelihoods)

@@ -137,3 +137,14 @@ def test_judgelm_serve_beside_a_vllm_server(vllm_server: str, judge_dir: Path, h
     finally:
         proc.terminate()
         proc.wait(timeout=30)
+
+
+def test_reading_judge_likelihoods_from_the_server(vllm_server: str, judge_dir: Path,
+                                                   hf_likelihoods: list[list]) -> None:
+    """vLLM's ``prompt_logprobs`` extension on /v1/completions: the transformers likelihoods."""
+    from judging_runs import check_likelihoods
+
+    from judgelm.engines.likelihood_vllm import ServerLikelihoodScorer
+
+    check_likelihoods(ServerLikelihoodScorer(str(judge_dir), api_base=vllm_server, max_answer_tokens=256),
+                      hf_likelihoods)
