@@ -23,7 +23,9 @@ def test_export_writes_a_folder_that_loads_to_the_same_model(tiny_llama: Path, t
     (src / TRAIN_SUMMARY).write_text(json.dumps({"config": {"chat_template": False}}), encoding="utf-8")
     out = export_hf(str(src), tmp_path / "hf")
     config = json.loads((out / "config.json").read_text())
-    assert "quantization_config" not in config and config["dtype"] == "float32"
+    assert "quantization_config" not in config and config["dtype"] == "float32" == config["torch_dtype"]
+    if "rope_parameters" in config:  # transformers 4 readers (the CUDA vLLM wheel may bring one) see the same RoPE base
+        assert config["rope_theta"] == config["rope_parameters"]["rope_theta"]
     assert json.loads((out / TRAIN_SUMMARY).read_text()) == {"config": {"chat_template": False}}
     a, b = load_causal_lm(str(src), dtype="float32", device="cpu"), load_causal_lm(str(out), dtype="float32", device="cpu")
     ids = prompt_token_ids(a.tokenizer, "[Question]\nWhat is 2+2?")
