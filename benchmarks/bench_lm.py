@@ -122,6 +122,72 @@ def run_eval(args: argparse.Namespace) -> dict:
             "sets": figures, "default_rule": verdict}
 
 
+NAMES = {"pandalm_test": "PandaLM test (999, 3-way)", "llmbar_natural": "LLMBar Natural (100)",
+         "llmbar_faireval": "FairEval (66)", "llmbar_llmeval2": "LLMEval² (200)", "llmbar_mtbench": "MT-Bench (200)"}
+CARD = REPO / "src/judgelm/assets/lm/MODEL_CARD.md"
+
+
+def tables(eval_json: Path, speed_json: Path | None) -> str:
+    """The model card's figure block, written from the result files (never typed by hand)."""
+    ev = json.loads(eval_json.read_text(encoding="utf-8"))
+    rows = ["| set | lm | mini | longer answer wins | majority class |", "|---|---|---|---|---|"]
+    for name, f in ev["sets"].items():
+        rows.append(f"| {NAMES.get(name, name)} | **{100 * f['agreement']:.1f}** | {100 * f['mini']:.1f} | "
+                    f"{100 * f['longer']:.1f} | {100 * f['majority']:.1f} |")
+    r = ev["default_rule"]
+    rows.append(f"| mean of the five | **{100 * r['mean_lm']:.1f}** | {100 * r['mean_mini']:.1f} | {100 * r['mean_longer']:.1f} | |")
+    rows.append("")
+    rows.append(f"Default-judge rule (above the length rule on every set, within 2 points of mini on every set, higher "
+                f"mean than mini): above length everywhere **{r['above_length_everywhere']}**, within 2 of mini "
+                f"everywhere **{r['within_2_points_of_mini_everywhere']}**, met **{r['default_rule_met']}**. "
+                f"Machine: {ev['machine']}.")
+    if speed_json and speed_json.is_file():
+        sp = json.loads(speed_json.read_text(encoding="utf-8"))
+        rows += ["", f"Speed, whole PandaLM test in both orders from a cold start: **{sp['wall_s']:.0f} s** "
+                 f"(goal ≤ {sp['goal_wall_s']} s; + {sp['load_s']:.0f} s loading), {sp['distinct_scored']} distinct "
+                 f"(context, answer) scored, {sp['lm_tokens']} LM tokens, **{sp['tokens_per_s']:.0f} tokens/s**, "
+                 f"{sp['gflops_per_s']:.0f} GFLOP/s = **{100 * sp['share_of_peak']:.0f}%** of the fp32 matmul peak "
+                 f"measured on the spot ({sp['fp32_peak_gflops']:.0f} GFLOP/s). Machine: {sp['machine']}."]
+    return "\n".join(rows)
+
+
+def selection_table(head_dir: Path) -> str:
+    """The candidates compared on the teacher validation split, and the chosen head."""
+    table = json.loads((head_dir / "selection.json").read_text(encoding="utf-8"))
+    head = json.loads((head_dir / "head.json").read_text(encoding="utf-8"))
+    rows = ["| features | C | train (2-way) | validation (2-way) | validation by source |", "|---|---|---|---|---|"]
+    for r in table:
+        chosen = r["features"] == head["features"] and r["C"] == head["meta"].get("C")
+        src = ", ".join(f"{k} {100 * v:.1f}" for k, v in r["valid_by_source"].items())
+        mark = "**" if chosen else ""
+        rows.append(f"| {mark}{' + '.join(r['features'])}{mark} | {r['C']:g} | {100 * r['train_2way']:.1f} | "
+                    f"{mark}{100 * r['valid_2way']:.1f}{mark} | {src} |")
+    m = head["meta"]
+    weights = ", ".join(f"{f} {w:+.3f}" for f, w in zip(head["features"], head["weights"]))
+    rows += ["", f"Chosen (bold): weights on standardised features {weights}; tie margin {head['margin']:.4f} "
+             f"(validation 3-way {100 * m.get('valid_3way_with_margin', float('nan')):.1f}); "
+             f"{m.get('n_train_pairs')} + {m.get('n_valid_pairs')} teacher pairs; LM scores truncated at "
+             f"{m.get('max_answer_tokens')} answer tokens, {m.get('dtype')}."]
+    return "\n".join(rows)
+
+
+def _replace(text: str, name: str, block: str) -> str:
+    start, end = f"<!-- {name}:start -->", f"<!-- {name}:end -->"
+    a, b = text.index(start) + len(start), text.index(end)
+    return text[:a] + "\n" + block + "\n" + text[b:]
+
+
+def write_tables(eval_json: Path, speed_json: Path | None, card: Path = CARD) -> None:
+    text = card.read_text(encoding="utf-8")
+    text = _replace(text, "lm-selection", selection_table(card.parent))
+    if eval_json.is_file():
+        block = tables(eval_json, speed_json)
+        text = _replace(text, "lm-figures", block)
+        readme = REPO / "README.md"
+        readme.write_text(_replace(readme.read_text(encoding="utf-8"), "lm-figures", block), encoding="utf-8")
+    card.write_text(text, encoding="utf-8")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--data", default=str(REPO.parent / "shared" / "data"))
@@ -131,7 +197,12 @@ def main() -> None:
     ap.add_argument("--judge", default="lm")
     ap.add_argument("--cache-file", default="")
     ap.add_argument("--json", help="also write the result here")
+    ap.add_argument("--tables", action="store_true", help="write the model card's and the README's figures from "
+                    "benchmarks/results/lm-eval.json and lm-speed.json, then exit")
     args = ap.parse_args()
+    if args.tables:
+        write_tables(REPO / "benchmarks/results/lm-eval.json", REPO / "benchmarks/results/lm-speed.json")
+        return
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(message)s")
     res = run_eval(args) if args.eval else speed(args)
     text = json.dumps(res, indent=2)

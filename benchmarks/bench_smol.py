@@ -7,7 +7,7 @@ the share of the matmul peak (measured on the spot, same thread count, in the dt
 bf16 where the CPU has native bf16 kernels, else fp32) while judging:
 FLOPs = 2 x linear weights x tokens run + causal attention + the head at the decoded positions.
 
-    PYTHONPATH=src .venv/bin/python benchmarks/bench_smol.py --out runs/smol-eval [--judge smol] \
+    PYTHONPATH=src .venv/bin/python benchmarks/bench_smol.py --out runs/smol-eval [--judge smol:runs/smol] \
         [--sets pandalm_test,llmbar_natural,...] [--subset pandalm_test=333] [--threads 1]
 
 Writes DIR/<set>.jsonl (judgements), DIR/<set>.eval.json and DIR/summary.json.
@@ -99,7 +99,7 @@ def main() -> None:
 
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--out", required=True, type=Path)
-    ap.add_argument("--judge", default="smol")
+    ap.add_argument("--judge", default="smol:runs/smol")
     ap.add_argument("--sets", default="pandalm_test,llmbar_natural,llmbar_faireval,llmbar_llmeval2,llmbar_mtbench")
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--data", default=str(REPO.parent / "shared" / "data"))

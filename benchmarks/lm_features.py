@@ -25,6 +25,7 @@ def main() -> None:
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--max-answer-tokens", type=int, default=0)
     ap.add_argument("--dtype", default="float32")
+    ap.add_argument("--expert", action="store_true", help="also the expert-prompt likelihood")
     ap.add_argument("--cache", default=str(ROOT / ".cache" / "lm" / "scores.jsonl"))
     ap.add_argument("--out", default=str(ROOT / ".cache" / "lm" / "evidence"))
     a = ap.parse_args()
@@ -35,7 +36,7 @@ def main() -> None:
     for name in a.sets.split(","):
         samples = load_eval_set(name, Path(a.data))
         t0, tok0 = time.perf_counter(), scorer.tokens_scored
-        ev = gather([problem_from_sample(s) for s in samples], scorer, mini, progress=True)
+        ev = gather([problem_from_sample(s) for s in samples], scorer, mini, progress=True, expert=a.expert)
         dt = time.perf_counter() - t0
         rows = [{"id": s.id, "gold": s.gold.verdict if s.gold else None, "evidence": [e.as_dict() for e in e_row]}
                 for s, e_row in zip(samples, ev)]

@@ -4,7 +4,7 @@ The README and the model card quote the same two blocks (between ``<!-- smol-fig
 ``<!-- smol-speed:start -->`` markers and their ``:end``); writing them from the measured summary
 keeps both equal to what was measured, and makes the card reproducible with two commands:
 
-    PYTHONPATH=src .venv/bin/python benchmarks/bench_smol.py --out out/smol-eval --judge smol --threads 2
+    PYTHONPATH=src .venv/bin/python benchmarks/bench_smol.py --out out/smol-eval --judge smol:runs/smol --threads 2
     .venv/bin/python benchmarks/smol_tables.py out/smol-eval/summary.json [--write README.md ...]
 
 Without ``--write`` the blocks are printed.
@@ -18,7 +18,7 @@ import re
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
-CARD = REPO / "src" / "judgelm" / "assets" / "smol" / "MODEL_CARD.md"
+CARD = REPO / "docs" / "smol-model-card.md"
 NAMES = {
     "pandalm_test": "PandaLM test (3-way)",
     "llmbar_natural": "LLMBar Natural",

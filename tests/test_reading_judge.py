@@ -108,3 +108,23 @@ def test_judge_cli_runs_the_reading_judge_with_swap(tmp_path):
     assert all(len(set(v)) == 1 for v in by.values())  # both orders agree by construction
     first = next(r for r in rows if r["sample_id"] == rows[0]["sample_id"])
     assert "PMI" in first["explanation"] and first["metadata"]["evidence"]
+
+
+def test_three_answers_and_a_multi_turn_conversation(engine):
+    from judgelm.engines.base import JudgeRequest
+    from judgelm.schema import Answer, Sample, Turn
+
+    three = Sample(id="n", question="What is the capital of Australia?",
+                   answers=[Answer(text="Bananas are yellow."), Answer(text="The capital of Australia is Canberra."),
+                            Answer(text="I like turtles.")])
+    out = engine.judge_batch([JudgeRequest(key="n", sample=three, prompt="", n_answers=3)])[0]
+    assert len(out.scores) == 3 and max(range(3), key=lambda i: out.scores[i]) == 1
+    chat = Sample(id="m", question="And what is its population?",
+                  history=[Turn(role="user", content="What is the capital of Australia?"),
+                           Turn(role="assistant", content="Canberra.")],
+                  answers=[Answer(text="Canberra has about 470,000 inhabitants."), Answer(text="Paris is lovely in spring.")])
+    out = engine.judge_batch([JudgeRequest(key="m", sample=chat, prompt="", mode="multi")])[0]
+    assert out.scores[0] > out.scores[1]
+    ctx = engine.scorer.context_ids((("user", "What is the capital of Australia?"), ("assistant", "Canberra."),
+                                     ("user", "And what is its population?")))
+    assert "Canberra." in engine.scorer.tok.decode(ctx)  # the earlier turns are part of the context read

@@ -50,12 +50,21 @@ def base_engine():
 
 @pytest.fixture(scope="module")
 def smol_engine():
-    from judgelm.engines import load_engine
-    from judgelm.engines.smol import ASSET_DIR
+    """The smol engine on a real adapter folder: the one trained on CPU by ``judgelm train --recipe smol``
+    (1,200 steps; at chance as a judge, so it no longer ships, but it writes the score line it was
+    trained to write — what these engine tests need). It lives in tests/data/smol-adapter."""
+    from pathlib import Path
 
-    if not (ASSET_DIR / "adapter_config.json").is_file():
-        pytest.skip("the smol adapter is not in this checkout")
-    return load_engine("smol")
+    from judgelm.engines import load_engine
+
+    return load_engine(f"smol:{Path(__file__).parent / 'data' / 'smol-adapter'}")
+
+
+def test_bare_smol_spec_explains_that_no_adapter_ships():
+    from judgelm.engines import load_engine
+
+    with pytest.raises(ValueError, match="--judge lm"):
+        load_engine("smol")
 
 
 def test_named_base_and_gguf_specs_resolve_to_the_packaged_file(tmp_path):

@@ -9,7 +9,7 @@ claim to be quantised) and saves model, tokenizer and generation config, with th
 names beside the v5 ones (:func:`portable_for_transformers_4`).
 
     python -m judgelm.engines.export smollm2-135m-instruct models/smollm2-135m-instruct
-    python -m judgelm.engines.export src/judgelm/assets/smol models/smol-judge   # the smol judge, merged
+    python -m judgelm.engines.export runs/smol models/smol-judge   # a smol judge (LoRA adapter), merged
 """
 
 from __future__ import annotations

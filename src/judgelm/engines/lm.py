@@ -31,6 +31,11 @@ log = logging.getLogger(__name__)
 
 ASSET_DIR = Path(__file__).resolve().parents[1] / "assets" / "lm"
 
+#: what the reading judge says when asked to grade against a rubric
+RUBRIC_NOTE = ("the reading judge (lm) cannot grade against a rubric: it ignores the criteria and level descriptions and "
+               "maps its general, relative grade linearly onto the rubric's scale; docs/rubrics.md shows what such grades "
+               "are worth next to the length baseline")
+
 
 def head_path(target: str) -> Path:
     path = Path(target) if target else ASSET_DIR
@@ -74,6 +79,10 @@ class LMEngine(Engine):
         self.mini = MiniJudge.load(MINI_DIR, encoder=encoder, threads=threads) if "mini" in self.head.features else None
         self.ties = bool(ties)
         self.name = f"lm:{target}" if target else "lm"
+        from judgelm.reading.head import needs_expert
+
+        self.expert = needs_expert(self.head.features)
+        self._warned_rubric = False
         self.center = float(meta.get("utility_center", 0.0))
         self.spread = float(meta.get("utility_spread", 1.0)) or 1.0
 
@@ -93,11 +102,14 @@ class LMEngine(Engine):
 
         t0 = time.perf_counter()
         problems = [problem_from_sample(r.sample, reference=r.reference_used) for r in requests]
-        evidence = gather(problems, self.scorer, self.mini, progress=len(requests) > 64)
+        evidence = gather(problems, self.scorer, self.mini, progress=len(requests) > 64, expert=self.expert)
         per = (time.perf_counter() - t0) / max(1, len(requests))
         out = []
         for req, ev in zip(requests, evidence):
             extra = {"evidence": [e.as_dict() for e in ev]}
+            if req.criterion is not None:
+                out.append(self._rubric_output(req, ev, per, extra))
+                continue
             if req.mode in PINNED_MODES:
                 g = round(self.grade(self.head.utility(ev[-1])), 1)
                 scores = [10.0, g] if len(ev) > 1 else [g]
@@ -119,6 +131,28 @@ class LMEngine(Engine):
             out.append(EngineOutput(text=text, scores=scores, confidence=confidence, latency_s=per, extra=extra))
         return out
 
+    def _rubric_output(self, req: JudgeRequest, ev: list[Any], per: float, extra: dict) -> EngineOutput:
+        """Rubric templates: the relative grade mapped linearly onto the criterion's scale (absolute),
+        or the head's choice (relative). The reading judge does not read the criterion (said once)."""
+        if not self._warned_rubric:
+            log.warning(RUBRIC_NOTE)
+            self._warned_rubric = True
+        c = req.criterion
+        u = [self.head.utility(e) for e in ev]
+        if len(ev) == 1:
+            grade = round(c.low + (self.grade(u[0]) - 1.0) * (c.high - c.low) / 9.0)
+            return EngineOutput(text=f"{grade}\nFeedback: {_explain_single(self.head, ev[0])} [RESULT] {grade}",
+                                scores=[float(grade)], latency_s=per, extra=extra)
+        verdict, _ = self.head.verdict(ev, ties=self.ties)
+        if verdict == 0:  # Prometheus has no tie: recorded as unparsed, not turned into a choice
+            return EngineOutput(text="Feedback: the answers are within the judge's tie margin (no choice)", latency_s=per,
+                                extra=extra)
+        best, other = (0, 1) if verdict == 1 else (1, 0)
+        p = 1.0 / (1.0 + math.exp(-max(-60.0, min(60.0, u[best] - u[other]))))
+        why = _explain(self.head, ev, u, verdict, best, other, p).replace("\n", " ")
+        return EngineOutput(text=f"Feedback: {why} [RESULT] {'A' if verdict == 1 else 'B'}", confidence=p, latency_s=per,
+                            extra=extra)
+
     def close(self) -> None:
         self.scorer.close()
 
@@ -129,7 +163,7 @@ def _display(engine: LMEngine, u: list[float], verdict: int) -> list[float]:
 
     order = sorted(range(len(u)), key=lambda i: (-u[i], i))
     best = order[0]
-    tied = {i for i in range(len(u)) if u[best] - u[i] < engine.head.margin} if verdict == 0 else set()
+    tied = {i for i in range(len(u)) if u[best] - u[i] <= engine.head.margin} if verdict == 0 else set()
     return _display_scores([engine.grade(x) for x in u], verdict, best, tied or {best})
 
 

