@@ -17,7 +17,7 @@ REPO = Path(__file__).resolve().parents[1]
 DOCS = sorted((REPO / "docs").glob("*.md")) + [REPO / "README.md"]
 FLAG = re.compile(r"(?<![\w-])--[a-z](?:[a-z0-9-]*[a-z0-9])?")
 #: a program named on a line: judgelm itself, or another one whose flags are its own
-PROGRAM = re.compile(r"(?<![\w/.-])(judgelm(?:\.cli)?|[\w./]*\w+\.py|[\w./]*\w+\.sh|gpucheck|pip|curl|torchrun"
+PROGRAM = re.compile(r"(?<![\w/.-])(judgelm(?:\.cli)?|[\w./]*\w+\.py|[\w./-]*\w+\.sh|gpucheck|pip|curl|torchrun"
                      r"|accelerate|pytest|python -m (?!judgelm)[\w.]+|llama-server|vllm serve|git|uv)(?![\w-])")
 #: the help flag comes from click, not from a command's own options
 CLICK = {"--help"}
@@ -77,13 +77,14 @@ def test_every_cli_option_is_documented() -> None:
 
 
 def test_environment_variables_and_judge_specs_in_docs_exist() -> None:
-    """Every ``JUDGELM_*`` variable the docs name is read by the code (or the tests), and every judge
+    """Every ``JUDGELM_*`` variable the docs name is read by the code (or the tests, scripts, CI), and every judge
     spec after ``--judge``/``--stage1``/``--stage2``/``--teacher`` names an engine that exists."""
     from judgelm.engines import parse_spec
 
     text = "\n".join(p.read_text(encoding="utf-8") for p in DOCS)
     code = "\n".join(p.read_text(encoding="utf-8") for p in [*(REPO / "src").rglob("*.py"), *(REPO / "tests").rglob("*.py"),
-                                                             *(REPO / "benchmarks").rglob("*.py")])
+                                                             *(REPO / "benchmarks").rglob("*.py"),
+                                                             *(REPO / "scripts").glob("*.sh"), REPO / ".ci" / "run"])
     chosen = set(re.findall(r"--api-key-env (\w+)", text))  # a name the user picks, read through the flag
     unread = sorted(v for v in set(re.findall(r"JUDGELM_[A-Z0-9_]+", text)) - chosen if v not in code)
     assert not unread, f"docs name environment variables no code reads: {unread}"

@@ -7,6 +7,8 @@ from typing import Annotated, Optional
 
 import typer
 
+from judgelm.commands.options import EngineOptionOption, EngineOptOption, parse_engine_opts
+
 
 class SizeChoice(str, Enum):
     m110 = "110m"
@@ -27,9 +29,26 @@ def main(
     token_budget: Annotated[Optional[int], typer.Option(help="Padded tokens per batch (default: the engine's, "
                                                           "4096 on CPU, 16384 on GPU).")] = None,
     out: Annotated[Optional[str], typer.Option(help="Write the figures as JSON here.")] = "bench-engines.json",
+    judge: Annotated[Optional[str], typer.Option(
+        "--judge", "-j", help="vllm:MODEL_DIR: measure vLLM's prefix caching instead (pairs/s on and off, "
+                              "--limit pairs, both orders; docs/engines.md).")] = None,
+    option: EngineOptionOption = None,
+    engine_opt: EngineOptOption = None,
 ) -> None:
     """Benchmark fast/explained judging against the reference per-sample generate loop."""
     from judgelm.engines.bench import format_table, run_benchmark
+
+    if judge is not None:
+        if not judge.startswith("vllm:") or judge == "vllm:":
+            raise typer.BadParameter(f"{judge!r}: bench measures vllm:MODEL_DIR (prefix caching on/off)",
+                                     param_hint="--judge")
+        from judgelm.engines import bench_vllm
+
+        figures = bench_vllm.run_prefix_benchmark(
+            judge.removeprefix("vllm:"), data=data, limit=limit or 48, options=parse_engine_opts([*(option or []), *(engine_opt or [])]),
+            out=None if out == "bench-engines.json" else out)
+        typer.echo(bench_vllm.format_table(figures))
+        return
 
     result = run_benchmark(model=model, size="tiny" if tiny else getattr(size, "value", size), data=data, limit=limit, ref_limit=ref_limit,
                            explained_limit=explained_limit, explained_ref_limit=explained_ref_limit,

@@ -20,6 +20,7 @@ from judgelm.commands.options import (
     EncodingOption,
     EngineOptionOption,
     MapOption,
+    EngineOptOption,
     ModeChoice,
     SkipBadOption,
     checked_spec,
@@ -28,6 +29,7 @@ from judgelm.commands.options import (
     echo_rejects,
     engine_options,
     parse_option_pairs,
+    parse_engine_opts,
 )
 
 log = logging.getLogger(__name__)
@@ -117,6 +119,7 @@ def main(
     dtype: DtypeOption = None,
     device: DeviceOption = None,
     option: EngineOptionOption = None,
+    engine_opt: EngineOptOption = None,
 ) -> None:
     """Judge every sample of INPUT and write one Judgement JSON per line to OUTPUT (resumable)."""
     from judgelm.data.errors import DataError
@@ -152,6 +155,7 @@ def main(
         timeout_s=timeout, max_retries=max_retries, budget_usd=budget_usd, price_in=price_in, price_out=price_out,
         dtype=dtype, device=device,
     )
+    options.update(parse_engine_opts(engine_opt))
     if not ties:
         if kind not in ("mini", "lm"):
             raise fail(f"--no-ties needs a built-in judge (mini, lm); {spec} decides ties itself")

@@ -81,6 +81,15 @@ EngineOptionOption = Annotated[Optional[list[str]], typer.Option(
                            "e.g. -O batch_invariant=false, -O tensor_parallel_size=2.")]
 
 
+def parse_engine_opts(pairs: list[str] | None, flag: str = "--option") -> dict[str, Any]:
+    """``KEY=VALUE`` engine options (``-O``/``--option``; ``--engine-opt`` is its former name)."""
+    return parse_option_pairs(list(pairs or []), flag)
+
+
+EngineOptOption = Annotated[Optional[list[str]], typer.Option(
+    "--engine-opt", hidden=True, metavar="KEY=VALUE", help="Former name of -O/--option.")]
+
+
 def default_judge_missing(exc: Exception) -> typer.Exit:
     what = f"{exc.name} missing" if isinstance(exc, ModuleNotFoundError) else str(exc)
     return fail(

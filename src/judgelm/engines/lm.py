@@ -12,7 +12,9 @@ utilities), so ``--swap`` costs nothing: every (question, answer) is scored once
 ``dtype`` (default float32 on CPU: log-likelihood differences need its precision), ``device``,
 ``max_answer_tokens`` (default the head's), ``threads``, ``ties`` (False: forced choice),
 ``encoder`` (mini's sentence encoder), ``cache_file`` (keep LM scores on disk across runs),
-``scorer`` (library use: an already loaded :class:`~judgelm.engines.likelihood.LikelihoodScorer`).
+``scorer`` (library use: an already loaded :class:`~judgelm.engines.likelihood.LikelihoodScorer`),
+``likelihood`` (``hf`` default; ``vllm``: the same likelihoods from vLLM in-process, ``model`` an HF
+folder; ``server``: from a vLLM server at ``api_base``; :mod:`judgelm.engines.likelihood_vllm`).
 """
 
 from __future__ import annotations
@@ -50,7 +52,8 @@ class LMEngine(Engine):
 
     def __init__(self, target: str = "", *, model: str | None = None, dtype: str | None = None, device: str = "auto",
                  max_answer_tokens: int | None = None, threads: int | None = None, ties: bool = True,
-                 encoder: str | None = None, cache_file: str | None = None, scorer: Any = None, **opts: Any) -> None:
+                 encoder: str | None = None, cache_file: str | None = None, scorer: Any = None,
+                 likelihood: str = "hf", api_base: str | None = None, **opts: Any) -> None:
         from judgelm.engines.hf_model import resolve_device
         from judgelm.engines.likelihood import LikelihoodScorer
         from judgelm.engines.mini import ASSET_DIR as MINI_DIR
@@ -66,6 +69,11 @@ class LMEngine(Engine):
         dtype = dtype or ("float32" if dev == "cpu" else "auto")
         tokens = max_answer_tokens if max_answer_tokens is not None else meta.get("max_answer_tokens")
         # ``scorer``: an already loaded LikelihoodScorer (library use, tests); its model and truncation win
+        if scorer is None and likelihood != "hf":  # the same likelihoods read by vLLM (likelihood_vllm.py)
+            from judgelm.engines.likelihood_vllm import make_scorer
+
+            scorer = make_scorer(likelihood, self.model_name, api_base=api_base, dtype=dtype,
+                                 max_answer_tokens=tokens or None, cache_file=cache_file)
         self.scorer = scorer or LikelihoodScorer(self.model_name, dtype=dtype, device=dev, max_answer_tokens=tokens or None,
                                                  threads=threads, cache_file=cache_file)
         self.mini = MiniJudge.load(MINI_DIR, encoder=encoder, threads=threads) if "mini" in self.head.features else None

@@ -26,6 +26,7 @@ import random
 import threading
 import time
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from judgelm.engines.base import Engine, EngineOutput, JudgeRequest
@@ -120,6 +121,15 @@ class OpenAIEngine(Engine):
     ``api``: "chat" sends the raw judge prompt as one user message (GPT-4 & co.); "completions"
     sends it verbatim — use that for a vLLM/TGI server hosting JudgeLM/PandaLM weights, which must
     see the exact prompt they were trained on, without a chat template.
+
+    ``tokenizer`` (completions only): a local model folder/spec whose tokenizer turns each prompt into
+    the token ids the hf and vllm engines read (:func:`judgelm.engines.hf_model.prompt_token_ids`:
+    BOS first, the chat template first where the judge was trained with one — ``chat_template``
+    "auto" as in the hf engine); those ids are sent instead of the text, so a server adds nothing
+    and drops nothing. Default "auto": the model name itself when it is a local folder with a
+    tokenizer (vLLM serves ``--model DIR`` under the name DIR); "none" sends the text as it is.
+    ``token_ids=False`` sends text instead, with the BOS token's text first where the tokenizer adds
+    none (for servers that take no token ids).
     """
 
     def __init__(
@@ -141,6 +151,9 @@ class OpenAIEngine(Engine):
         temperature: float = 0.0,
         logprobs: bool = True,
         top_logprobs: int = 5,
+        tokenizer: str | None = "auto",
+        chat_template: bool | str = "auto",
+        token_ids: bool = True,
         **_ignored: Any,
     ) -> None:
         if not target:
@@ -165,6 +178,7 @@ class OpenAIEngine(Engine):
         self.top_logprobs = top_logprobs
         self.price = resolve_price(target, price_in, price_out, budget_usd, prices)
         self.budget = Budget(budget_usd)
+        self.encoder = prompt_encoder(target, tokenizer, chat_template, token_ids) if api == "completions" else None
 
     # -- identity --------------------------------------------------------------------------------
 
@@ -174,7 +188,10 @@ class OpenAIEngine(Engine):
 
         The base URL is included: two servers may serve different weights under one model name.
         """
-        return {"api": self.api, "temperature": self.temperature, "api_base": self.api_base or "openai"}
+        settings = {"api": self.api, "temperature": self.temperature, "api_base": self.api_base or "openai"}
+        if self.encoder is not None:  # token ids (BOS, chat template) are another prompt than the text
+            settings["prompt"] = self.encoder.describe
+        return settings
 
     @property
     def spent_usd(self) -> float:
@@ -260,7 +277,8 @@ class OpenAIEngine(Engine):
                 if self.want_logprobs:
                     kwargs.update(logprobs=True, top_logprobs=self.top_logprobs)
             else:
-                kwargs = dict(model=self.model, prompt=req.prompt, max_tokens=req.max_new_tokens,
+                prompt: list[int] | str = self.encoder.encode(req.prompt) if self.encoder else req.prompt
+                kwargs = dict(model=self.model, prompt=prompt, max_tokens=req.max_new_tokens,
                               temperature=self.temperature)
                 if self.want_logprobs:
                     kwargs["logprobs"] = self.top_logprobs
@@ -314,6 +332,52 @@ class OpenAIEngine(Engine):
 
     def _scrub(self, message: str) -> str:
         return message.replace(self._api_key, "***") if self._api_key and self._api_key != "EMPTY" else message
+
+
+class PromptEncoder:
+    """A local tokenizer that turns judge prompts into the hf engine's token ids (BOS first)."""
+
+    def __init__(self, source: str, chat_template: bool | str = "auto", token_ids: bool = True) -> None:
+        from transformers import AutoTokenizer
+
+        from judgelm.engines.bases import resolve_model_source
+        from judgelm.engines.hf import trained_with_chat_template
+
+        src = resolve_model_source(source)
+        self.tokenizer = AutoTokenizer.from_pretrained(src.path_or_id, **src.kwargs())
+        self.chat_template = trained_with_chat_template(source) if chat_template == "auto" else bool(chat_template)
+        self.token_ids = bool(token_ids)
+        self.describe = (f"{'token ids' if self.token_ids else 'text'}: {source} "
+                         f"(bos{', chat template' if self.chat_template else ''})")
+
+    def encode(self, prompt: str) -> list[int] | str:
+        """Token ids (BOS first), or with ``token_ids=False`` the text that a server's tokenizer turns
+        into them: the BOS token's text goes first where the tokenizer adds no BOS of its own."""
+        from judgelm.engines.hf_model import prompt_token_ids
+
+        if self.chat_template:
+            from judgelm.prompts.chat import wrap_chat
+
+            prompt = wrap_chat(self.tokenizer, prompt)
+        ids = prompt_token_ids(self.tokenizer, prompt)
+        if self.token_ids:
+            return ids
+        own = self.tokenizer(prompt, add_special_tokens=True)["input_ids"]
+        return prompt if own[:1] == ids[:1] else self.tokenizer.bos_token + prompt
+
+
+def prompt_encoder(target: str, tokenizer: str | None, chat_template: bool | str = "auto",
+                   token_ids: bool = True) -> PromptEncoder | None:
+    """The completions route's :class:`PromptEncoder`: ``tokenizer`` names it; "auto" = the model name
+    when that is a local folder with a tokenizer (else None: the text is sent as it is)."""
+    if tokenizer in (None, "", "none", False):
+        return None
+    if tokenizer == "auto":
+        folder = Path(target).expanduser()
+        if not ((folder / "tokenizer.json").is_file() or (folder / "tokenizer_config.json").is_file()):
+            return None
+        tokenizer = str(folder)
+    return PromptEncoder(str(tokenizer), chat_template, token_ids)
 
 
 def _retry_after(response: Any) -> float | None:
