@@ -126,4 +126,4 @@ def test_no_ties_flag_needs_the_builtin_judge(tmp_path, shared_data):
 
     res = run_cli("judge", str(shared_data / "llmbar/LLMBar/Natural/dataset.json"), "-o",
                                    str(tmp_path / "o.jsonl"), "--judge", "openai:gpt-4o", "--no-ties", "--limit", "1")
-    assert res.exit_code == 1 and "--no-ties needs the built-in judge" in res.output
+    assert res.exit_code == 1 and "--no-ties needs a built-in judge (mini, lm)" in res.output
