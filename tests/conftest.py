@@ -1,8 +1,7 @@
 """Shared fixtures: where the real data sets live, and the models several test files use.
 
-Models are loaded once per session (``tiny_llama``, ``smollm2``, ``mini_engine``): loading is most of
-what those tests cost on a small CPU. Every session gets its own response cache, so no test reads
-answers cached by an earlier run (or by a parallel pytest-xdist worker).
+Models are loaded once per session (``tiny_llama``, ``smollm2``, ``mini_engine``, ``mini_server``):
+loading is most of what those tests cost on a small CPU.
 """
 
 from __future__ import annotations
@@ -47,14 +46,6 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
         for mark in item.iter_markers("slow"):
             cost[item.path] = max(cost.get(item.path, 0), mark.kwargs.get("seconds", 30))
     items.sort(key=lambda item: -cost.get(item.path, 0))
-
-
-@pytest.fixture(scope="session", autouse=True)
-def _own_response_cache(tmp_path_factory: pytest.TempPathFactory) -> None:
-    """The response cache and download cache of this session (subprocess servers inherit them)."""
-    root = tmp_path_factory.mktemp("judgelm-cache")
-    for var in ("JUDGELM_CACHE_DIR", "JUDGELM_CACHE"):
-        os.environ.setdefault(var, str(root))
 
 
 @pytest.fixture(scope="session")
