@@ -114,7 +114,7 @@ def test_length_signal(shared_data) -> None:
 
 
 @pytest.fixture(scope="module")
-def mini_judgements(shared_data, tmp_path_factory) -> Path:
+def mini_judgements(shared_data, tmp_path_factory, mini_engine) -> Path:
     """The built-in judge on the 999 PandaLM pairs, both orders, once per module."""
     if not any(MINI_WEIGHTS.glob("*.safetensors")):
         pytest.skip("built-in judge weights not shipped")
@@ -122,7 +122,7 @@ def mini_judgements(shared_data, tmp_path_factory) -> Path:
     from judgelm.judging.runner import run_judge
 
     out = tmp_path_factory.mktemp("mini") / "mini.jsonl"
-    run_judge(list(read_samples(shared_data / "pandalm" / "testset-v1.json")), "mini", out, swap=True)
+    run_judge(list(read_samples(shared_data / "pandalm" / "testset-v1.json")), mini_engine, out, swap=True)
     return out
 
 
@@ -133,6 +133,7 @@ def _cli(args: list[str]):
     return res, res.output + ("" if res.exception is None else repr(res.exception))
 
 
+@pytest.mark.slow(seconds=60)
 def test_guarantee_holds_on_held_back_prompts_over_200_splits(shared_data, mini_judgements) -> None:
     """The proof: 1,000 random splits by prompt (half calibrates, half is held back), level 66 %,
     delta 0.1, at most half escalated; confidence = agreement of the built-in judge with the

@@ -32,6 +32,7 @@ def _stage2_args(server: StubServer) -> list[str]:
             "--stage2-price-in", "1000", "--stage2-price-out", "2000", "--no-cache"]
 
 
+@pytest.mark.slow
 def test_cli_cascade_against_api_server_and_resume(shared_data, tiny_llama, server, tmp_path) -> None:
     server.completed.clear()
     args = [str(shared_data / "pandalm" / "testset-v1.json"), "-o", str(tmp_path), "--limit", "8",

@@ -32,15 +32,13 @@ def _assert_same(base: list[tuple], other: list[tuple], label: str) -> None:
     assert len(base) == len(other) and not diff, f"{label}: {len(diff)} judgements differ, e.g. {diff[:3]}"
 
 
+@pytest.mark.slow(seconds=40)
 @pytest.mark.timeout(3600)  # ~1 min on a quiet 2-core AVX-512 machine (bf16), ~3 min on AVX2 (fp32)
-def test_builtin_judge_verdicts_do_not_depend_on_batch_size(pandalm: list[Sample]) -> None:
-    engine = load_engine("mini")
-    try:
-        runs = {b: _outcome(judge_samples(pandalm, engine, batch_size=b, cache=False)) for b in (None, 16)}
-        third = pandalm[::3]
-        runs.update({b: _outcome(judge_samples(third, engine, batch_size=b, cache=False)) for b in (7, 1)})
-    finally:
-        engine.close()
+def test_builtin_judge_verdicts_do_not_depend_on_batch_size(pandalm: list[Sample], mini_engine) -> None:
+    engine = mini_engine
+    runs = {b: _outcome(judge_samples(pandalm, engine, batch_size=b, cache=False)) for b in (None, 16)}
+    third = pandalm[::3]
+    runs.update({b: _outcome(judge_samples(third, engine, batch_size=b, cache=False)) for b in (7, 1)})
     base = runs.pop(None)
     assert len(base) == 999 and {v for _, _, v, _, _ in base} >= {0, 1, 2}
     third_ids = {s.id for s in third}

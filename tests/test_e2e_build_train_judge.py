@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
 from typer.testing import CliRunner
 
 from judgelm.cli import app
@@ -62,6 +63,7 @@ def _format_teacher(tmp: Path) -> Path:
     return Path(result.output_dir)
 
 
+@pytest.mark.slow
 def test_generate_build_train_judge(tmp_path: Path) -> None:
     from support import Server
 

@@ -11,10 +11,8 @@ from judgelm.schema import Answer, Sample, Turn, verdict_from_scores
 
 
 @pytest.fixture(scope="module")
-def engine():
-    eng = load_engine("mini")
-    yield eng
-    eng.close()
+def engine(mini_engine):
+    return mini_engine  # loaded once per session (tests/conftest.py)
 
 
 @pytest.fixture(scope="module")

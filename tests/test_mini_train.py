@@ -3,10 +3,18 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from judgelm.data.split import split_by_prompt
 from judgelm.mini.features import question_text, relative
 from judgelm.mini.teacher import load_alpaca_eval
+
+
+@pytest.fixture(scope="module")
+def embedding_cache(tmp_path_factory) -> str:
+    """One embedding cache for the module's training runs: they embed the same teacher texts, and
+    encoding them is most of a run's time (the cache is the recipe's own, keyed by text and encoder)."""
+    return str(tmp_path_factory.mktemp("mini-embeddings"))
 
 
 def test_relative_features_are_symmetric():
@@ -29,14 +37,15 @@ def test_teacher_split_excludes_selfinstruct_and_splits_by_prompt(shared_data):
     assert {i.group for i in train}.isdisjoint({i.group for i in valid})
 
 
-def test_tiny_training_run(shared_data, tmp_path):
+@pytest.mark.slow(seconds=60)
+def test_tiny_training_run(shared_data, tmp_path, embedding_cache):
     from judgelm.engines.base import JudgeRequest
     from judgelm.engines.mini import MiniEngine
     from judgelm.mini.evalsets import load_eval_set
     from judgelm.mini.train import MiniTrainConfig, train_mini
 
     cfg = MiniTrainConfig(
-        data_dir=str(shared_data), output_dir=str(tmp_path / "out"), cache_dir=str(tmp_path / "cache"),
+        data_dir=str(shared_data), output_dir=str(tmp_path / "out"), cache_dir=embedding_cache,
         max_tokens=64, head_tokens=32, alpaca_model_stride=26, arena_pairs_per_prompt=2,
         max_items_per_source=80, epochs=2, grid=[{"use_embeddings": True, "hidden": 16, "dropout": 0.1}],
     )
@@ -74,7 +83,8 @@ def test_neighbor_pairs_put_the_answer_to_another_prompt_against_the_own_one(sha
     assert {p.verdict for p in pairs} == {1, 2}  # both positions
 
 
-def test_tiny_ensemble_run_records_sanity_checks(shared_data, tmp_path):
+@pytest.mark.slow
+def test_tiny_ensemble_run_records_sanity_checks(shared_data, tmp_path, embedding_cache):
     import json
 
     from judgelm.engines.base import JudgeRequest
@@ -83,7 +93,7 @@ def test_tiny_ensemble_run_records_sanity_checks(shared_data, tmp_path):
     from judgelm.mini.train import MiniTrainConfig, train_mini
 
     cfg = MiniTrainConfig(
-        data_dir=str(shared_data), output_dir=str(tmp_path / "out"), cache_dir=str(tmp_path / "cache"),
+        data_dir=str(shared_data), output_dir=str(tmp_path / "out"), cache_dir=embedding_cache,
         max_tokens=64, head_tokens=32, alpaca_model_stride=26, arena_pairs_per_prompt=2, max_items_per_source=80,
         epochs=2, neighbor_share=0.5, combine="ensemble", ensemble_seeds=2,
         grid=[{"use_embeddings": True, "hidden": 8, "dropout": 0.1}, {"use_embeddings": False, "hidden": 8, "dropout": 0.1}],

@@ -24,7 +24,7 @@ def _job_samples_judged(url: str) -> float:
                if ln.startswith("judgelm_samples_judged_total{") and 'source="job"' in ln)
 
 
-@pytest.mark.slow
+@pytest.mark.slow(seconds=45)
 def test_killed_server_resumes_job(tiny_llama: Path, shared_data: Path, tmp_path: Path) -> None:
     db = tmp_path / "jobs.sqlite"
     common = ["--judge", f"hf:{tiny_llama}", "--no-ui", "--jobs-db", str(db), "--job-chunk", "2", "--max-batch", "2"]

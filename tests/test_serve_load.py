@@ -49,7 +49,7 @@ def _pct(values: list[float], q: float) -> float:
     return statistics.quantiles(values, n=100, method="inclusive")[int(q) - 1]
 
 
-@pytest.mark.slow
+@pytest.mark.slow(seconds=40)
 def test_load_200_requests_20_clients(tiny_llama: Path, tmp_path: Path) -> None:
     srv = Server(["--judge", f"hf:{tiny_llama}", "--no-ui", "--jobs-db", str(tmp_path / "jobs.sqlite"),
                   "--cors-origin", "https://app.example"], log_path=tmp_path / "server.log")

@@ -12,18 +12,14 @@ from pathlib import Path
 
 import httpx
 import pytest
-from support import REPO, Server
+from support import Server
 
 ALPACA = "alpaca_eval_gpt4/results/alpaca-7b/alpaca_eval_gpt4/annotations.json"
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory):
-    tmp = tmp_path_factory.mktemp("serve-uploads")
-    srv = Server(["--no-ui", "--judge", "mini", "--jobs-db", str(tmp / "jobs.sqlite")], log_path=tmp / "server.log",
-                 env={"PYTHONPATH": str(REPO / "src")})  # this checkout's code, whatever the venv installed
-    yield srv
-    srv.stop()
+def server(mini_server: Server) -> Server:
+    return mini_server  # `judgelm serve` with the built-in judge, started once per session (tests/conftest.py)
 
 
 def _finish(srv: Server, job: dict, timeout_s: float = 300.0) -> list[dict]:

