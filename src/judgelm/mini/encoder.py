@@ -6,9 +6,10 @@ what the answer is, the ending shows whether it finished). Structural features a
 computed on the full text, so length and formatting still count beyond the window.
 
 Embeddings are mean-pooled, L2-normalised (as sentence-transformers does for this model)
-and computed on CPU in bfloat16 where the CPU multiplies bf16 natively, else in float32
-(:func:`judgelm.engines.hf_model.cpu_compute_dtype`: bf16 is ~4x slower than fp32 for this encoder
-on AVX2-only CPUs). The cache keeps the two apart.
+and computed in float32 by default, on every CPU: on CPUs without native bf16 (AVX2) bf16 is ~4x
+slower, and on CPUs with it (AMX) the bf16 kernels change a row's result with the number of rows
+in the pass (11 of the 999 PandaLM verdicts changed with ``--batch-size``), which breaks the batch
+invariance below. ``dtype=torch.bfloat16`` still runs bf16; the cache keeps the dtypes apart.
 
 Batch invariance: a text's embedding must not depend on the texts it is encoded with (else a
 verdict changes with ``--batch-size``). In bf16 the attention kernels give last-bit differences
@@ -82,9 +83,8 @@ class Encoder:
         path = resolve_encoder(name)
         self.tokenizer = AutoTokenizer.from_pretrained(path)
         self.tokenizer.model_max_length = 1 << 30  # we cut texts ourselves (head+tail policy)
-        from judgelm.engines.hf_model import cpu_compute_dtype
 
-        self.dtype = dtype or cpu_compute_dtype()
+        self.dtype = dtype or torch.float32  # batch-invariant on every CPU (module docstring)
         self.model = AutoModel.from_pretrained(path, dtype=self.dtype).eval()
         self.dim = int(self.model.config.hidden_size)
         #: matmul FLOPs spent in the last encode() call (for the speed benchmark)
