@@ -87,8 +87,11 @@ def test_ctrl_c_says_what_is_written_and_how_to_resume(shared_data: Path, tmp_pa
     n = 600  # enough rows that the run is still going when the signal comes (mini does ~25 a second here)
     args = ["judge", str(shared_data / "pandalm" / "testset-v1.json"), "-o", str(out), "--limit", str(n),
             "--batch-size", "2", "--no-progress", "--no-cache"]  # no cache: every row is real work
+    # an xdist worker ignores SIGINT, and a child inherits that (Python then installs no KeyboardInterrupt
+    # handler): give the child the default disposition, as a terminal would
     proc = subprocess.Popen([sys.executable, "-m", "judgelm.cli", *args], env=ENV, cwd=REPO, text=True,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     deadline = time.monotonic() + 300
     while time.monotonic() < deadline and (not out.exists() or len(out.read_text().splitlines()) < 4):
         time.sleep(0.05)
