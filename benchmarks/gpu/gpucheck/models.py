@@ -105,26 +105,11 @@ def build_random_llama(out_dir: Path, shape: dict[str, int], texts: list[str], *
 
 
 def make_portable(folder: Path) -> dict[str, Any]:
-    """Let transformers 4.x read a folder written by transformers 5 (vLLM may bring its own 4.x):
-    the v4 names of the tokenizer class, the RoPE base and the dtype are written beside the v5 ones.
-    Without ``rope_theta`` a v4 reader would silently use 10,000 (SmolLM2's is 100,000)."""
-    import json
+    """Let transformers 4.x read a folder written by transformers 5 (vLLM may bring its own 4.x);
+    one implementation: :func:`judgelm.engines.export.portable_for_transformers_4`."""
+    from judgelm.engines.export import portable_for_transformers_4
 
-    changed: dict[str, Any] = {}
-    tok_cfg = folder / "tokenizer_config.json"
-    data = json.loads(tok_cfg.read_text(encoding="utf-8"))
-    if data.get("tokenizer_class") == "TokenizersBackend":
-        data["tokenizer_class"] = changed["tokenizer_class"] = "PreTrainedTokenizerFast"
-        tok_cfg.write_text(json.dumps(data, indent=2), encoding="utf-8")
-    cfg_file = folder / "config.json"
-    cfg = json.loads(cfg_file.read_text(encoding="utf-8"))
-    rope = cfg.get("rope_parameters") or {}
-    if "rope_theta" not in cfg and "rope_theta" in rope and rope.get("rope_type", "default") == "default":
-        cfg["rope_theta"] = changed["rope_theta"] = rope["rope_theta"]
-    if "torch_dtype" not in cfg and "dtype" in cfg:
-        cfg["torch_dtype"] = changed["torch_dtype"] = cfg["dtype"]
-    cfg_file.write_text(json.dumps(cfg, indent=2), encoding="utf-8")
-    return changed
+    return portable_for_transformers_4(folder)
 
 
 def linear_params(config: Any) -> int:
