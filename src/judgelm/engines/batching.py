@@ -10,6 +10,16 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 
+#: batch-invariant padding: a sequence is padded to a width set by its own length, a multiple of this
+WIDTH_STEP = 16
+
+
+def padded_width(n: int) -> int:
+    """The width a sequence of ``n`` tokens is padded to in batch-invariant batching (its own length
+    rounded up to a multiple of :data:`WIDTH_STEP`), so its result does not depend on its batch."""
+    return -(-n // WIDTH_STEP) * WIDTH_STEP
+
+
 def token_budget_batches(lengths: Sequence[int], token_budget: int, max_batch_size: int = 256) -> list[list[int]]:
     """Group indexes into batches, longest prompts first, with ``len(batch) * max_len <= token_budget``.
 

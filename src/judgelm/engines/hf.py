@@ -10,7 +10,7 @@ Why it is fast (see docs/engines.md for the full account):
 * the prefill computes logits for the **last position only**; decoding is our own greedy loop with
   a KV cache that **drops finished rows** and stops the whole batch as soon as every row is done;
 * **batch-invariant** greedy decoding by default (``batch_invariant``): a prompt is left-padded to
-  a width set by its own length (a multiple of ``WIDTH_STEP``) and batched only with prompts of that
+  a width set by its own length (``judgelm.engines.batching.padded_width``) and batched only with prompts of that
   width, without a batch-dependent shared prefix, so its tokens and score distributions — hence
   its verdict — do not depend on ``--batch-size`` or on the other prompts of the batch;
 * *fast* mode decodes only the score line (stop at the first newline), *explained* mode goes on to
@@ -32,7 +32,7 @@ from judgelm.engines.base import (
     context_error,
     context_length,
 )
-from judgelm.engines.batching import common_prefix_length, token_budget_batches
+from judgelm.engines.batching import common_prefix_length, padded_width, token_budget_batches
 from judgelm.engines.confidence import (
     JUDGELM_VALUES,
     PANDALM_VALUES,
@@ -47,7 +47,6 @@ logger = logging.getLogger(__name__)
 
 
 #: batch-invariant mode pads every prompt to the next multiple of this many tokens
-WIDTH_STEP = 16
 DEFAULT_TOKEN_BUDGET_CPU = 4096
 DEFAULT_TOKEN_BUDGET_GPU = 16384
 
@@ -253,7 +252,7 @@ class HFEngine(Engine):
 
     def _width(self, ids: list[int]) -> int:
         """Padded prompt width: the prompt's own length rounded up in batch-invariant mode."""
-        return -(-len(ids) // WIDTH_STEP) * WIDTH_STEP if self.batch_invariant else len(ids)
+        return padded_width(len(ids)) if self.batch_invariant else len(ids)
 
     def _width_groups(self, jobs: list[_Job]) -> list[list[int]]:
         """Indices of jobs that may share a batch: one group per padded width when batch-invariant."""

