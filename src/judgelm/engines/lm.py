@@ -113,7 +113,7 @@ class LMEngine(Engine):
             if req.mode in PINNED_MODES:
                 g = round(self.grade(self.head.utility(ev[-1])), 1)
                 scores = [10.0, g] if len(ev) > 1 else [g]
-                why = _explain_single(self.head, ev[-1])
+                why = _explain_single(ev[-1])
                 out.append(EngineOutput(text=f"10 {g:g}\n{why}", scores=scores, latency_s=per, extra=extra))
                 continue
             verdict, u = self.head.verdict(ev, ties=self.ties)
@@ -122,7 +122,7 @@ class LMEngine(Engine):
             best, other = order[0], order[1]
             p = 1.0 / (1.0 + math.exp(-max(-60.0, min(60.0, u[best] - u[other]))))
             confidence = p if verdict else None
-            why = _explain(self.head, ev, u, verdict, best, other, p)
+            why = _explain(ev, verdict, best, other, p)
             if req.template == "pandalm":
                 text = f"{'Tie' if verdict == 0 else verdict}\n\n### Reason: {why}"
             else:
@@ -141,7 +141,7 @@ class LMEngine(Engine):
         u = [self.head.utility(e) for e in ev]
         if len(ev) == 1:
             grade = round(c.low + (self.grade(u[0]) - 1.0) * (c.high - c.low) / 9.0)
-            return EngineOutput(text=f"{grade}\nFeedback: {_explain_single(self.head, ev[0])} [RESULT] {grade}",
+            return EngineOutput(text=f"{grade}\nFeedback: {_explain_single(ev[0])} [RESULT] {grade}",
                                 scores=[float(grade)], latency_s=per, extra=extra)
         verdict, _ = self.head.verdict(ev, ties=self.ties)
         if verdict == 0:  # Prometheus has no tie: recorded as unparsed, not turned into a choice
@@ -149,7 +149,7 @@ class LMEngine(Engine):
                                 extra=extra)
         best, other = (0, 1) if verdict == 1 else (1, 0)
         p = 1.0 / (1.0 + math.exp(-max(-60.0, min(60.0, u[best] - u[other]))))
-        why = _explain(self.head, ev, u, verdict, best, other, p).replace("\n", " ")
+        why = _explain(ev, verdict, best, other, p).replace("\n", " ")
         return EngineOutput(text=f"Feedback: {why} [RESULT] {'A' if verdict == 1 else 'B'}", confidence=p, latency_s=per,
                             extra=extra)
 
@@ -172,7 +172,7 @@ def _evidence_line(k: int, e: Any) -> str:
             f"{', truncated' if e.truncated else ''}), {e.chars} characters, built-in judge {e.mini:+.2f}")
 
 
-def _explain(head: Any, ev: list[Any], u: list[float], verdict: int, best: int, other: int, p: float) -> str:
+def _explain(ev: list[Any], verdict: int, best: int, other: int, p: float) -> str:
     """The evidence, stated plainly: what the LM says, the length, what mini says, and the verdict."""
     a, b = ev[best], ev[other]
     lines = []
@@ -192,6 +192,6 @@ def _explain(head: Any, ev: list[Any], u: list[float], verdict: int, best: int, 
     return " ".join(lines[:3]) + "\n" + "\n".join(lines[3:])
 
 
-def _explain_single(head: Any, e: Any) -> str:
+def _explain_single(e: Any) -> str:
     return ("Graded on its own against typical teacher answers (a relative grade, not a rubric): "
             + _evidence_line(1, e) + ".")

@@ -75,24 +75,21 @@ def select(items: Sequence, pairs: Sequence[Pair], cfg: RecipeConfig) -> tuple[H
     train_i, valid_i = split_by_prompt(idx, cfg.valid_share, seed=cfg.data.seed, key=lambda i: items[i].group)
     train, valid = [pairs[i] for i in train_i], [pairs[i] for i in valid_i]
     table, best, best_key = [], None, None
-    from judgelm.reading.head import needs_expert
-
     for feats in [c for c in CANDIDATES if cfg.expert or not needs_expert(c)]:
         for c in cfg.c_grid:
-            head = fit(train, feats, c)
-            row = {"features": feats, "C": c, "train_2way": round(accuracy(head, train, False), 4),
-                   "valid_2way": round(accuracy(head, valid, False), 4)}
+            fitted = fit(train, feats, c)
+            row = {"features": feats, "C": c, "train_2way": round(accuracy(fitted, train, False), 4),
+                   "valid_2way": round(accuracy(fitted, valid, False), 4)}
             by_source = {}
             for src in sorted({items[i].source for i in valid_i}):
                 sub = [pairs[i] for i in valid_i if items[i].source == src]
-                by_source[src] = round(accuracy(head, sub, False), 4)
+                by_source[src] = round(accuracy(fitted, sub, False), 4)
             row["valid_by_source"] = by_source
             table.append(row)
             key = (row["valid_2way"], -len(feats))
             if best_key is None or key > best_key:
-                best, best_key = (feats, c), key
-    feats, c = best
-    head = fit(train, feats, c)
+                best, best_key = (fitted, feats, c), key
+    head, feats, c = best  # the chosen candidate as fitted on the training prompts
     margin = best_margin(head, valid)
     final = fit(list(train) + list(valid), feats, c)  # refit on all teacher prompts, keep the validated margin
     final.margin = margin * _margin_rescale(head, final, valid)

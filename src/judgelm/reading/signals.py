@@ -7,7 +7,6 @@ One :class:`AnswerEvidence` per answer; :func:`gather` computes them for many pr
 
 from __future__ import annotations
 
-import math
 from dataclasses import asdict, dataclass
 from typing import Any, Sequence
 
@@ -115,7 +114,3 @@ def gather(problems: Sequence[Problem], scorer: LikelihoodScorer, mini: Any, pro
             k += 1
         out.append(row)
     return out
-
-
-def log_chars(e: AnswerEvidence) -> float:
-    return math.log1p(e.chars)
