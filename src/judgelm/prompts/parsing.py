@@ -143,20 +143,29 @@ def _feedback(text: str, end: int) -> str | None:
     return _rest(_FEEDBACK_LABEL.sub("", text[:end], count=1))
 
 
+def _last_result(text: str, pattern: "re.Pattern[str]", what: str) -> tuple["re.Match[str] | None", Parsed | None, str | None]:
+    """What follows the last ``[RESULT]`` mark, matched with ``pattern``: (match, failure, feedback);
+    ``failure`` is the unparsed result when there is no mark or ``what`` does not follow it."""
+    marks = list(_RESULT.finditer(text))
+    if not marks:
+        return None, _fail("no [RESULT] mark", _rest(_FEEDBACK_LABEL.sub("", text, count=1))), None
+    start = marks[-1].start()
+    explanation = _feedback(text, start)
+    m = pattern.match(text, start)
+    if m is None:
+        return None, _fail(f"no {what} after [RESULT]: {text[start:start + 40]!r}", explanation), explanation
+    return m, None, explanation
+
+
 def parse_prometheus_absolute(text: str, low: int = 1, high: int = 5) -> Parsed:
     """``Feedback: … [RESULT] k`` → ``scores=[k]``; the last ``[RESULT]`` counts.
 
     ``k`` must be an integer in ``low..high`` (the rubric's scale): a missing mark, a non-integer or
     a grade outside the scale makes the output unparsed, with ``error`` saying which; nothing is clipped.
     """
-    marks = list(_RESULT.finditer(text))
-    if not marks:
-        return _fail("no [RESULT] mark", _rest(_FEEDBACK_LABEL.sub("", text, count=1)))
-    last = marks[-1]
-    explanation = _feedback(text, last.start())
-    m = _RESULT_SCORE.match(text, last.start())
-    if m is None:
-        return _fail(f"no grade after [RESULT]: {text[last.start():last.start() + 40]!r}", explanation)
+    m, failed, explanation = _last_result(text, _RESULT_SCORE, "grade")
+    if failed is not None:
+        return failed
     grade = float(m.group(1))
     if not grade.is_integer():
         return _fail(f"grade {grade:g} is not an integer", explanation)
@@ -167,12 +176,7 @@ def parse_prometheus_absolute(text: str, low: int = 1, high: int = 5) -> Parsed:
 
 def parse_prometheus_relative(text: str) -> Parsed:
     """``Feedback: … [RESULT] A`` / ``B`` → verdict 1 / 2 (presented order); the last ``[RESULT]`` counts."""
-    marks = list(_RESULT.finditer(text))
-    if not marks:
-        return _fail("no [RESULT] mark", _rest(_FEEDBACK_LABEL.sub("", text, count=1)))
-    last = marks[-1]
-    explanation = _feedback(text, last.start())
-    m = _RESULT_CHOICE.match(text, last.start())
-    if m is None:
-        return _fail(f"no A or B after [RESULT]: {text[last.start():last.start() + 40]!r}", explanation)
+    m, failed, explanation = _last_result(text, _RESULT_CHOICE, "A or B")
+    if failed is not None:
+        return failed
     return Parsed(ok=True, verdict=1 if m.group(1).upper() == "A" else 2, explanation=explanation)
