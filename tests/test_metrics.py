@@ -1,4 +1,4 @@
-"""Metric definitions on small hand-checked examples (FORMATS.md §4)."""
+"""Metric definitions on small hand-checked examples (docs/formats.md §4)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Proof on real data: the recorded PandaLM-test-set predictions reproduce FORMATS.md §4.
+"""Proof on real data: the recorded PandaLM-test-set predictions reproduce docs/formats.md §4.
 
 | judge | accuracy | precision | recall | F1 |
 | gpt-3.5-turbo (recorded) | 71.07 | 58.79 | 57.36 | 57.55 |

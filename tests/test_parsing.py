@@ -103,7 +103,7 @@ def test_pandalm_unparsable(text: str) -> None:
 
 
 def _panda_text(result: str, reason: str, reference: str) -> str:
-    """A recorded PandaLM-format judgement, laid out as the model writes it (FORMATS.md §3)."""
+    """A recorded PandaLM-format judgement, laid out as the model writes it (docs/formats.md §3)."""
     return f"{result}\n\n### Reason: {reason}\n\n### Reference: {reference}"
 
 

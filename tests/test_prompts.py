@@ -1,4 +1,4 @@
-"""Byte-exactness of the judge prompts against FORMATS.md §1 and §3.
+"""Byte-exactness of the judge prompts against docs/formats.md §1 and §3.
 
 The expected prompts are written out here as independent literals (copied from the spec text),
 never built from judgelm.prompts.templates, so a typo in the templates cannot hide itself.
@@ -279,7 +279,7 @@ def test_no_history_renders_question_unchanged() -> None:
 
 
 def test_instructions_match_formats_md(shared_data: Path) -> None:
-    """Cross-check against the code blocks of FORMATS.md itself (guards the literals above)."""
+    """Cross-check against the code blocks of the shared spec (../shared/spec/FORMATS.md) itself (guards the literals above)."""
     spec = shared_data.parent / "spec" / "FORMATS.md"
     if not spec.is_file():
         pytest.skip(f"{spec} not found")

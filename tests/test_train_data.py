@@ -27,7 +27,7 @@ from judgelm.train.trainer import TrainDataError, prepare_data
 
 REPO = Path(__file__).resolve().parents[1]
 
-# A row in JudgeLM's own training format (FORMATS.md §2). The shared data hold no JudgeLM-100K file,
+# A row in JudgeLM's own training format (docs/formats.md §2). The shared data hold no JudgeLM-100K file,
 # so this one is written here; it exercises every field the swap must exchange.
 JUDGELM_ROW = {
     "question_id": 7,
