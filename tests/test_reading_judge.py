@@ -51,7 +51,6 @@ def test_scores_do_not_depend_on_batch_size_or_the_cache(scorer, tmp_path):
     ans = ["7 is a prime number.", "A prince avenges his father's murder and almost everyone dies.", "Nine."]
     together = [s.as_dict() for s in scorer.signals(qs, ans)]
     scorer.cache.clear()
-    scorer._prefixes.clear()
     alone = [scorer.signals([q], [a])[0].as_dict() for q, a in zip(qs, ans)]
     assert together == alone
     cached = LikelihoodScorer(loaded=scorer.lm, cache_file=str(tmp_path / "s.jsonl"))

