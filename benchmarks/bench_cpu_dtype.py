@@ -5,7 +5,7 @@ on PandaLM answers) and a SmolLM2-135M forward pass, each in float32 and in bflo
 largest difference between the two dtypes' outputs (so the speed is not bought with wrong results).
 On CPUs with AVX512-BF16/AMX bf16 is the faster one; on AVX2-only CPUs torch's bf16 matmul is a
 scalar fallback and fp32 wins by an order of magnitude — the rule in
-:func:`judgelm.engines.hf_model.cpu_compute_dtype`.
+:func:`judgelm.models.dtype.cpu_compute_dtype`.
 
     PYTHONPATH=src .venv/bin/python benchmarks/bench_cpu_dtype.py --threads 2 --json benchmarks/results/cpu-dtype.json
 """
@@ -39,7 +39,7 @@ def encoder_row(dtype, texts: list[str], threads: int) -> tuple[dict, "object"]:
 def smol_row(dtype, tokens: int) -> tuple[dict, "object"]:
     import torch
 
-    from judgelm.engines.hf_model import load_causal_lm
+    from judgelm.models.loading import load_causal_lm
 
     model = load_causal_lm("smollm2-135m-instruct", dtype=dtype, device="cpu").model
     ids = torch.randint(100, 40000, (1, tokens), generator=torch.Generator().manual_seed(0))
@@ -68,7 +68,7 @@ def main() -> None:
     import torch
 
     from judgelm.engines.bench import cpu_matmul_peak_gflops
-    from judgelm.engines.hf_model import cpu_compute_dtype, cpu_has_fast_bf16
+    from judgelm.models.dtype import cpu_compute_dtype, cpu_has_fast_bf16
     from judgelm.mini.evalsets import load_eval_set
 
     torch.set_num_threads(args.threads)

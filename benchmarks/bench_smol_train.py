@@ -62,7 +62,7 @@ def run_variant(name: str, base: str, batch_size: int, seq_len: int, top_k: int,
 
     torch.set_num_threads(threads)
     torch.manual_seed(0)
-    from judgelm.engines.hf_model import load_causal_lm
+    from judgelm.models.loading import load_causal_lm
 
     model = load_causal_lm(base, dtype="auto", device="cpu").model  # bf16 where the CPU has native bf16, else fp32
     cfg = model.config
@@ -131,7 +131,7 @@ def main() -> None:
     ap.add_argument("--json", type=Path)
     args = ap.parse_args()
     from judgelm.engines.bench import cpu_matmul_peak_gflops
-    from judgelm.engines.hf_model import cpu_compute_dtype
+    from judgelm.models.dtype import cpu_compute_dtype
 
     peak = cpu_matmul_peak_gflops(args.threads, reps=8)
     print(f"GEMM peak ({cpu_compute_dtype()}), {args.threads} thread(s): {peak:.0f} GFLOP/s", flush=True)

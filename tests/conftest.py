@@ -51,7 +51,7 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 @pytest.fixture(scope="session")
 def tiny_llama(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A randomly initialised 2-layer Llama + BPE tokenizer trained on the example prompts."""
-    from judgelm.engines.tiny import build_tiny_llama
+    from judgelm.models.tiny import build_tiny_llama
 
     texts = (REPO / "examples" / "pairs.jsonl").read_text(encoding="utf-8").splitlines()
     return build_tiny_llama(tmp_path_factory.mktemp("tiny-llama"), texts)
@@ -64,7 +64,7 @@ def smollm2():
     the slowest step). Skips when the package or ``gguf`` is missing. Tests that change the model copy it."""
     import importlib.util
 
-    from judgelm.engines.bases import NAMED_BASES, package_dir
+    from judgelm.models.sources import NAMED_BASES, package_dir
 
     base = NAMED_BASES["smollm2-135m-instruct"]
     pkg = package_dir(base.package)

@@ -36,7 +36,7 @@ def _cli(*args: str) -> str:
 
 def _format_teacher(tmp: Path) -> Path:
     """A tiny Llama taught to answer JudgeLM prompts with 'a b' score lines and a sentence."""
-    from judgelm.engines.tiny import build_tiny_llama
+    from judgelm.models.tiny import build_tiny_llama
     from judgelm.prompts import render
     from judgelm.schema import Answer, Sample
     from judgelm.train.config import load_config

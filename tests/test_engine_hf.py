@@ -100,7 +100,7 @@ def test_identical_prompts_run_once(engine32) -> None:
 
 
 def test_cpu_default_dtype_is_bf16_only_where_the_cpu_has_native_bf16(tiny_llama: Path) -> None:
-    from judgelm.engines.hf_model import cpu_has_fast_bf16
+    from judgelm.models.dtype import cpu_has_fast_bf16
 
     want = torch.bfloat16 if cpu_has_fast_bf16() else torch.float32
     eng = load_engine(f"hf:{tiny_llama}")
@@ -276,13 +276,13 @@ def test_cpu_dtype_rule_follows_the_cpus_bf16_support(monkeypatch, caplog) -> No
     """auto = bf16 only where the CPU multiplies bf16 natively; an explicit bf16 elsewhere warns."""
     import logging
 
-    from judgelm.engines import hf_model
+    from judgelm.models import dtype as dtype_rules
 
-    monkeypatch.setattr(hf_model, "cpu_has_fast_bf16", lambda: False)
-    assert hf_model.resolve_dtype("auto", "cpu") == torch.float32
-    with caplog.at_level(logging.WARNING, logger="judgelm.engines.hf_model"):
-        assert hf_model.resolve_dtype("bfloat16", "cpu") == torch.bfloat16
+    monkeypatch.setattr(dtype_rules, "cpu_has_fast_bf16", lambda: False)
+    assert dtype_rules.resolve_dtype("auto", "cpu") == torch.float32
+    with caplog.at_level(logging.WARNING, logger="judgelm.models.dtype"):
+        assert dtype_rules.resolve_dtype("bfloat16", "cpu") == torch.bfloat16
     assert "without native bf16" in caplog.text
-    monkeypatch.setattr(hf_model, "cpu_has_fast_bf16", lambda: True)
-    assert hf_model.resolve_dtype("auto", "cpu") == torch.bfloat16
-    assert hf_model.resolve_dtype("float32", "cpu") == torch.float32
+    monkeypatch.setattr(dtype_rules, "cpu_has_fast_bf16", lambda: True)
+    assert dtype_rules.resolve_dtype("auto", "cpu") == torch.bfloat16
+    assert dtype_rules.resolve_dtype("float32", "cpu") == torch.float32

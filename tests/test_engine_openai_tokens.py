@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from judgelm.engines import load_engine
-from judgelm.engines.hf_model import prompt_token_ids
+from judgelm.models.loading import prompt_token_ids
 from judgelm.engines.openai import prompt_encoder
 
 PROMPT = "You are a helpful and precise assistant for checking the quality of the answer.\n[Question]\nq"

@@ -61,7 +61,7 @@ def test_top_k_logprobs_feed_the_same_slot_reader() -> None:
 
 
 def test_cpu_defaults_follow_the_project_rules(monkeypatch: pytest.MonkeyPatch) -> None:
-    from judgelm.engines.hf_model import cpu_compute_dtype
+    from judgelm.models.dtype import cpu_compute_dtype
 
     monkeypatch.delenv("VLLM_CPU_KVCACHE_SPACE", raising=False)
     kw = llm_kwargs("m", cpu=True)

@@ -1,4 +1,4 @@
-"""``python -m judgelm.engines.export``: any model judgelm loads → a plain HF folder (what vLLM loads)."""
+"""``python -m judgelm.models.export``: any model judgelm loads → a plain HF folder (what vLLM loads)."""
 
 from __future__ import annotations
 
@@ -10,13 +10,13 @@ from pathlib import Path
 
 import pytest
 
-from judgelm.engines.export import TRAIN_SUMMARY, export_hf
+from judgelm.models.export import TRAIN_SUMMARY, export_hf
 
 
 def test_export_writes_a_folder_that_loads_to_the_same_model(tiny_llama: Path, tmp_path: Path) -> None:
     import torch
 
-    from judgelm.engines.hf_model import load_causal_lm, prompt_token_ids
+    from judgelm.models.loading import load_causal_lm, prompt_token_ids
 
     src = tmp_path / "judge"
     shutil.copytree(tiny_llama, src)
@@ -38,7 +38,7 @@ def test_export_writes_a_folder_that_loads_to_the_same_model(tiny_llama: Path, t
 def test_export_refuses_to_overwrite_a_model(tiny_llama: Path) -> None:
     with pytest.raises(FileExistsError, match="already holds a model"):
         export_hf(str(tiny_llama), tiny_llama)
-    res = subprocess.run([sys.executable, "-m", "judgelm.engines.export", str(tiny_llama), str(tiny_llama)],
+    res = subprocess.run([sys.executable, "-m", "judgelm.models.export", str(tiny_llama), str(tiny_llama)],
                          capture_output=True, text=True, timeout=120)
     assert res.returncode == 2 and res.stderr.startswith("Error: ") and "already holds a model" in res.stderr
 

@@ -15,7 +15,7 @@ import pytest
 
 from judgelm.build.generate import load_prompts, run_generate
 from judgelm.data import DataError, read_answers
-from judgelm.engines.generation import (
+from judgelm.build.generators import (
     GenRequest,
     HFTextGenerator,
     OpenAIGenerator,

@@ -23,7 +23,7 @@ class FullForward(_PromptLogprobScorer):
     """Per-token log-probabilities from one plain forward pass per sequence (no KV sharing)."""
 
     def __init__(self, model_dir: str, max_answer_tokens: int | None = None) -> None:
-        from judgelm.engines.hf_model import load_causal_lm
+        from judgelm.models.loading import load_causal_lm
 
         self.hf = load_causal_lm(model_dir, dtype="float32", device="cpu")
         self._setup(model_dir, self.hf.tokenizer, self.hf.dtype, max_answer_tokens, None, "full-forward")

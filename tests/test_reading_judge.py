@@ -7,7 +7,7 @@ import math
 
 import pytest
 
-from judgelm.engines.bases import NAMED_BASES, package_dir
+from judgelm.models.sources import NAMED_BASES, package_dir
 
 _BASE = NAMED_BASES["smollm2-135m-instruct"]
 pytestmark = pytest.mark.skipif(

@@ -12,7 +12,7 @@ import importlib.util
 
 import pytest
 
-from judgelm.engines.bases import NAMED_BASES, package_dir, resolve_model_source
+from judgelm.models.sources import NAMED_BASES, package_dir, resolve_model_source
 
 BASE = "smollm2-135m-instruct"
 PKG = package_dir(NAMED_BASES[BASE].package)
@@ -92,7 +92,7 @@ def test_chat_template_wraps_the_judgelm_prompt_and_digits_are_their_own_tokens(
     # the base was dequantised to a plain Llama in the CPU's compute dtype (no GGUF modules left)
     import torch
 
-    from judgelm.engines.hf_model import cpu_compute_dtype
+    from judgelm.models.dtype import cpu_compute_dtype
 
     assert base_engine.model.model.layers[0].self_attn.q_proj.weight.dtype == cpu_compute_dtype()
     assert type(base_engine.model.model.layers[0].self_attn.q_proj) is torch.nn.Linear

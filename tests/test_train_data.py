@@ -282,13 +282,13 @@ def test_bf16_setting_auto_follows_the_hardware(monkeypatch) -> None:
     """``bf16: auto`` (the smol recipe) = bf16 only where it is fast; other values are refused by name."""
     import torch
 
-    from judgelm.engines import hf_model
+    from judgelm.models import dtype as dtype_rules
     from judgelm.train.trainer import _want_bf16
 
     cfg = TrainConfig(model="tiny", data=["x.jsonl"], bf16="auto")
     if not torch.cuda.is_available():
         for fast in (False, True):
-            monkeypatch.setattr(hf_model, "cpu_has_fast_bf16", lambda fast=fast: fast)
+            monkeypatch.setattr(dtype_rules, "cpu_has_fast_bf16", lambda fast=fast: fast)
             assert _want_bf16(cfg) is fast
     assert _want_bf16(TrainConfig(model="tiny", data=["x.jsonl"], bf16=False)) is False
     with pytest.raises(ValueError, match="bf16: expected"):

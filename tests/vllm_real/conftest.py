@@ -35,7 +35,7 @@ def judge_dir() -> Path:
     if not (out / "model.safetensors").is_file():
         tmp = out.with_name(out.name + ".part")
         shutil.rmtree(tmp, ignore_errors=True)
-        subprocess.run([hf_python(), "-m", "judgelm.engines.export", str(ADAPTER), str(tmp)], check=True,
+        subprocess.run([hf_python(), "-m", "judgelm.models.export", str(ADAPTER), str(tmp)], check=True,
                        env=subprocess_env(), timeout=600, stdout=subprocess.DEVNULL)
         tmp.rename(out)
     return out

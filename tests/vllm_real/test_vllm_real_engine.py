@@ -66,7 +66,7 @@ def test_prompt_logprobs_equal_the_hf_models(vllm_engine, judge_dir: Path) -> No
     import torch
 
     from judgelm.data.intake import read_input
-    from judgelm.engines.hf_model import load_causal_lm, prompt_token_ids
+    from judgelm.models.loading import load_causal_lm, prompt_token_ids
     from judgelm.prompts.chat import wrap_chat
 
     lm = load_causal_lm(str(judge_dir), dtype="float32", device="cpu")

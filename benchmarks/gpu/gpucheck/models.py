@@ -72,7 +72,7 @@ def build_random_llama(out_dir: Path, shape: dict[str, int], texts: list[str], *
     import torch
     from transformers import LlamaConfig, LlamaForCausalLM
 
-    from judgelm.engines.tiny import train_tokenizer
+    from judgelm.models.tiny import train_tokenizer
 
     tokenizer = train_tokenizer(texts, vocab_size=shape["vocab_size"])
     config = LlamaConfig(
@@ -106,8 +106,8 @@ def build_random_llama(out_dir: Path, shape: dict[str, int], texts: list[str], *
 
 def make_portable(folder: Path) -> dict[str, Any]:
     """Let transformers 4.x read a folder written by transformers 5 (vLLM may bring its own 4.x);
-    one implementation: :func:`judgelm.engines.export.portable_for_transformers_4`."""
-    from judgelm.engines.export import portable_for_transformers_4
+    one implementation: :func:`judgelm.models.export.portable_for_transformers_4`."""
+    from judgelm.models.export import portable_for_transformers_4
 
     return portable_for_transformers_4(folder)
 

@@ -101,7 +101,7 @@ def stage_speed_model(ctx: Context, st: Stage) -> None:
     """The random speed model (7B shape on the GPU) and the JudgeLM-val-shaped prompts."""
     from transformers import AutoTokenizer
 
-    from judgelm.engines.tiny import train_tokenizer
+    from judgelm.models.tiny import train_tokenizer
 
     p = ctx.plan
     out = ctx.work / "speed-model"

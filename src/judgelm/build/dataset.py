@@ -468,7 +468,7 @@ def _verdicts(rows: list[dict[str, Any]], field: str) -> dict[str, int]:
 def write_dataset(rows: list[dict[str, Any]], out: Path, options: BuildOptions,
                   extra: dict[str, Any]) -> dict[str, Any]:
     """``train.jsonl`` / ``val.jsonl`` split by question, and ``summary.json``; returns the summary."""
-    from judgelm.judging.state import write_jsonl_atomic
+    from judgelm.storage import write_jsonl_atomic
 
     out.mkdir(parents=True, exist_ok=True)
     val_q = split_questions((r["prompt_id"] for r in rows), options.val_fraction, options.seed)

@@ -22,12 +22,12 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+from judgelm.build.generators import Generator, GenOutput, GenRequest, Sampling
 from judgelm.data import Prompt, read_prompts
 from judgelm.data.errors import DataError
 from judgelm.data.records import iter_records
-from judgelm.engines.generation import Generator, GenOutput, GenRequest, Sampling
-from judgelm.judging.state import state_path_for, write_jsonl_atomic
-from judgelm.judging.store import connect, transaction
+from judgelm.judging.state import state_path_for
+from judgelm.storage import connect, transaction, write_jsonl_atomic
 
 logger = logging.getLogger(__name__)
 

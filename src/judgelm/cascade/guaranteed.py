@@ -303,7 +303,7 @@ def write_guaranteed(result: GuaranteedResult, out_dir: str | Path, *, title: st
     import json
 
     from judgelm.cascade.guarantee_report import write_guarantee_report
-    from judgelm.judging.state import write_jsonl_atomic
+    from judgelm.storage import write_jsonl_atomic
 
     out_dir = Path(out_dir)
     files = {"merged": out_dir / "merged.jsonl", "summary": out_dir / "summary.json"}

@@ -206,7 +206,7 @@ def write_outputs(result: CascadeResult, out_dir: str | Path, *, title: str = "C
     import csv
     import json
 
-    from judgelm.judging.state import write_jsonl_atomic
+    from judgelm.storage import write_jsonl_atomic
 
     out_dir = Path(out_dir)
     files = {"merged": out_dir / "merged.jsonl", "ledger": out_dir / "ledger.json", "summary": out_dir / "summary.json"}

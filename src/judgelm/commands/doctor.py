@@ -51,7 +51,7 @@ def report() -> list[tuple[str, str]]:
     if importlib.util.find_spec("torch") is not None:
         import torch
 
-        from judgelm.engines.hf_model import cpu_compute_dtype, cpu_has_fast_bf16
+        from judgelm.models.dtype import cpu_compute_dtype, cpu_has_fast_bf16
 
         fast = cpu_has_fast_bf16()
         rows.append(("cpu dtype rule", f"{str(cpu_compute_dtype()).replace('torch.', '')} "

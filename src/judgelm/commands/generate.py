@@ -51,7 +51,7 @@ def main(
     text, model, decoding_method, sampling settings). Killed? Run the same command again."""
     from judgelm.build.generate import load_prompts, run_generate
     from judgelm.data.errors import DataError
-    from judgelm.engines.generation import Sampling, load_generator
+    from judgelm.build.generators import Sampling, load_generator
 
     for noisy in ("httpx", "httpcore", "openai"):
         logging.getLogger(noisy).setLevel(logging.WARNING)

@@ -98,7 +98,7 @@ def default_judge_missing(exc: Exception) -> typer.Exit:
     )
 
 
-#: engine dtypes (judgelm.engines.hf_model.resolve_dtype): auto = bf16 on GPUs, the CPU dtype rule on CPUs
+#: engine dtypes (judgelm.models.dtype.resolve_dtype): auto = bf16 on GPUs, the CPU dtype rule on CPUs
 DTYPES = ("auto", "bfloat16", "float32", "float16", "bf16", "fp32", "fp16")
 
 

@@ -37,7 +37,7 @@ class TemplateChoice(str, Enum):
 
 def write_jsonl(records: Iterable[dict[str, Any]], out: str) -> int:
     """Write JSONL to ``out`` ("-" = stdout); a file appears only once every record rendered."""
-    from judgelm.judging.state import write_jsonl_atomic
+    from judgelm.storage import write_jsonl_atomic
 
     lines = (json.dumps(rec, ensure_ascii=False) for rec in records)
     if out == "-":

@@ -10,7 +10,7 @@ random-weight Llama-shaped model, on the PandaLM test pairs rendered with the Ju
 Random weights never emit a newline, so every score-line run is forced to exactly
 ``score_tokens`` decode steps (as if the model wrote "8", " ", "7", "\\n"), equal for (a) and (b).
 A matmul peak is measured in the same process, in the dtype the model runs in (bf16 where the CPU has
-native bf16 kernels, else fp32: :func:`judgelm.engines.hf_model.cpu_compute_dtype`); prefill FLOP/s
+native bf16 kernels, else fp32: :func:`judgelm.models.dtype.cpu_compute_dtype`); prefill FLOP/s
 are reported as a share of it.
 """
 
@@ -76,7 +76,7 @@ def _read_pandalm(path: Path) -> list[Any]:
 
 def build_model(size: str, out_dir: Path, prompts: list[str]) -> Path:
     """A random-weight Llama of the given size with a BPE tokenizer trained on the prompts."""
-    from judgelm.engines.tiny import build_tiny_llama
+    from judgelm.models.tiny import build_tiny_llama
 
     if size not in SIZES:
         raise ValueError(f"unknown size {size!r}: expected one of {', '.join(SIZES)}")
@@ -85,13 +85,13 @@ def build_model(size: str, out_dir: Path, prompts: list[str]) -> Path:
 
 def matmul_peak(dtype: Any = None, device: str = "cpu", seconds: float = 2.0) -> dict[str, float]:
     """Best achieved FLOP/s of a square matmul in ``dtype`` (the machine's practical peak; default:
-    bf16 on a GPU, :func:`~judgelm.engines.hf_model.cpu_compute_dtype` on a CPU).
+    bf16 on a GPU, :func:`~judgelm.models.dtype.cpu_compute_dtype` on a CPU).
 
     On a GPU the kernels are asynchronous: the clock is read only after a synchronize, and larger
     matrices are tried (small ones cannot fill the device)."""
     import torch
 
-    from judgelm.engines.hf_model import cpu_compute_dtype
+    from judgelm.models.dtype import cpu_compute_dtype
 
     on_gpu = str(device).startswith("cuda")
     dtype = dtype or (torch.bfloat16 if on_gpu else cpu_compute_dtype())
@@ -117,11 +117,11 @@ def matmul_peak(dtype: Any = None, device: str = "cpu", seconds: float = 2.0) ->
 
 def cpu_matmul_peak_gflops(threads: int, n: int = 2048, reps: int = 10, dtype: Any = None) -> float:
     """Best-of-3 GEMM throughput (GFLOP/s) on this CPU with ``threads`` torch threads, in ``dtype``
-    (default :func:`~judgelm.engines.hf_model.cpu_compute_dtype`: the dtype the work runs in): the
+    (default :func:`~judgelm.models.dtype.cpu_compute_dtype`: the dtype the work runs in): the
     peak the benchmarks report shares of, measured in the same process as the work it judges."""
     import torch
 
-    from judgelm.engines.hf_model import cpu_compute_dtype
+    from judgelm.models.dtype import cpu_compute_dtype
 
     torch.set_num_threads(threads)
     dtype = dtype or cpu_compute_dtype()

@@ -41,7 +41,8 @@ from judgelm.engines.confidence import (
     pandalm_reading,
     read_slots,
 )
-from judgelm.engines.hf_model import load_causal_lm, prompt_token_ids, resolve_device, resolve_dtype
+from judgelm.models.dtype import resolve_device, resolve_dtype
+from judgelm.models.loading import load_causal_lm, prompt_token_ids
 
 logger = logging.getLogger(__name__)
 

@@ -77,7 +77,7 @@ def context_width(n: int) -> int:
 class LikelihoodScorer:
     """Scores answers under a causal LM (transformers); see the module docstring.
 
-    ``model`` is anything :func:`judgelm.engines.hf_model.load_causal_lm` loads: a named base
+    ``model`` is anything :func:`judgelm.models.loading.load_causal_lm` loads: a named base
     (default ``smollm2-135m-instruct``), a hub id, a local folder, a ``.gguf`` file. ``dtype``
     ``auto`` follows the project's CPU rule (fp32 where the CPU has no native bf16).
     """
@@ -359,8 +359,8 @@ class _ScoreFile:
 
 
 def _load(model: str, dtype: str, device: str) -> Any:
-    from judgelm.engines.bases import NAMED_BASES
-    from judgelm.engines.hf_model import load_causal_lm
+    from judgelm.models.loading import load_causal_lm
+    from judgelm.models.sources import NAMED_BASES
 
     try:
         return load_causal_lm(model, dtype=dtype, device=device)

@@ -8,7 +8,7 @@ that generates nothing useful). So one judge runs on a laptop with transformers 
 cluster, with figures equal within 1e-3 nats per token (tests/vllm_real).
 
 * :class:`VLLMLikelihoodScorer` — vLLM in this process (``vllm:`` engine; an HF folder, see
-  ``python -m judgelm.engines.export`` for GGUF files and named bases);
+  ``python -m judgelm.models.export`` for GGUF files and named bases);
 * :class:`ServerLikelihoodScorer` — a vLLM OpenAI-protocol server: ``/v1/completions`` with the token
   ids as the prompt and vLLM's ``prompt_logprobs`` extension (``echo`` with ``logprobs`` is the
   protocol's older way; vLLM answers both). The tokenizer is read from a local copy of the model.
@@ -98,12 +98,12 @@ class VLLMLikelihoodScorer(_PromptLogprobScorer):
         import torch
 
         if engine is None:
-            from judgelm.engines.bases import resolve_model_source
+            from judgelm.models.sources import resolve_model_source
             from judgelm.engines.vllm import VLLMEngine
 
             if resolve_model_source(model).gguf_file:
                 raise ValueError(f"{model}: vLLM reads HF folders, not GGUF files: write one first with "
-                                 f"python -m judgelm.engines.export {model} DIR, then use DIR")
+                                 f"python -m judgelm.models.export {model} DIR, then use DIR")
             engine = VLLMEngine(model, dtype=dtype, **vllm_options)
         self.engine = engine
         names = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}
@@ -128,7 +128,7 @@ class ServerLikelihoodScorer(_PromptLogprobScorer):
                  dtype: str = "server") -> None:
         from transformers import AutoTokenizer
 
-        from judgelm.engines.bases import resolve_model_source
+        from judgelm.models.sources import resolve_model_source
 
         src = resolve_model_source(tokenizer or model)
         tok = AutoTokenizer.from_pretrained(src.path_or_id, **src.kwargs())

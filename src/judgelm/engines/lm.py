@@ -54,7 +54,7 @@ class LMEngine(Engine):
                  max_answer_tokens: int | None = None, threads: int | None = None, ties: bool = True,
                  encoder: str | None = None, cache_file: str | None = None, scorer: Any = None,
                  likelihood: str = "hf", api_base: str | None = None, **opts: Any) -> None:
-        from judgelm.engines.hf_model import resolve_device
+        from judgelm.models.dtype import resolve_device
         from judgelm.engines.likelihood import LikelihoodScorer
         from judgelm.engines.mini import ASSET_DIR as MINI_DIR
         from judgelm.mini.scorer import MiniJudge

@@ -340,7 +340,7 @@ class PromptEncoder:
     def __init__(self, source: str, chat_template: bool | str = "auto", token_ids: bool = True) -> None:
         from transformers import AutoTokenizer
 
-        from judgelm.engines.bases import resolve_model_source
+        from judgelm.models.sources import resolve_model_source
         from judgelm.engines.hf import trained_with_chat_template
 
         src = resolve_model_source(source)
@@ -353,7 +353,7 @@ class PromptEncoder:
     def encode(self, prompt: str) -> list[int] | str:
         """Token ids (BOS first), or with ``token_ids=False`` the text that a server's tokenizer turns
         into them: the BOS token's text goes first where the tokenizer adds no BOS of its own."""
-        from judgelm.engines.hf_model import prompt_token_ids
+        from judgelm.models.loading import prompt_token_ids
 
         if self.chat_template:
             from judgelm.prompts.chat import wrap_chat

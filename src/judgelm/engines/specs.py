@@ -93,7 +93,7 @@ def _hub_reachable(timeout_s: float = 0.8) -> bool:
 
 
 def _check_model(spec: str, target: str) -> None:
-    from judgelm.engines.bases import NAMED_BASES
+    from judgelm.models.sources import NAMED_BASES
 
     if target.lower() in NAMED_BASES:
         return

@@ -29,7 +29,7 @@ from judgelm.engines.confidence import (
     read_slots,
 )
 from judgelm.engines.hf import fast_new_tokens, trained_with_chat_template
-from judgelm.engines.hf_model import prompt_token_ids
+from judgelm.models.loading import prompt_token_ids
 
 logger = logging.getLogger(__name__)
 
@@ -100,7 +100,7 @@ def vllm_dtype(dtype: str | None, cpu: bool) -> str:
         return dtype or "auto"
     import torch
 
-    from judgelm.engines.hf_model import resolve_dtype
+    from judgelm.models.dtype import resolve_dtype
 
     resolved = resolve_dtype(dtype or "auto", "cpu")
     return {torch.float32: "float32", torch.bfloat16: "bfloat16"}[resolved]

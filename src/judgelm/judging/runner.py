@@ -34,9 +34,9 @@ from judgelm.judging.state import (
     RunState,
     fingerprint,
     state_path_for,
-    write_jsonl_atomic,
 )
 from judgelm.schema import Judgement, ParseStatus, Sample
+from judgelm.storage import write_jsonl_atomic
 
 if TYPE_CHECKING:
     from judgelm.prompts.rubric import Rubric

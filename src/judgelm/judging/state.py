@@ -19,15 +19,14 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
-import os
 import time
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
 from judgelm.engines.base import EngineOutput
-from judgelm.judging.store import connect, transaction
 from judgelm.schema import Judgement, ParseStatus
+from judgelm.storage import connect, transaction
 
 STATE_SUFFIX = ".state.sqlite"
 
@@ -165,20 +164,3 @@ class RunLock:
 
     def __exit__(self, *exc: object) -> None:
         self._fh.close()  # closing releases the flock
-
-
-def write_jsonl_atomic(path: str | Path, lines: Iterable[str]) -> None:
-    """Replace ``path`` with ``lines`` so a reader (or a kill) never sees a half-written file."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    try:
-        with open(tmp, "w", encoding="utf-8") as fh:
-            for line in lines:
-                fh.write(line + "\n")
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise

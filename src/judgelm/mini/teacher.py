@@ -10,26 +10,25 @@ Three sources, all GPT-4 judgements:
   prompt (equal grades = tie).
 * Auto-J (``autoj/single_traindata.jsonl``): 1–10 grades of single answers.
 
-Every row becomes a :class:`TeacherItem`; ``group`` is the prompt, the unit of every split.
+Every row becomes a :class:`TeacherItem`; ``group`` is the prompt, the unit of every split. The
+files are read by the data layer's readers (:mod:`judgelm.data.alpaca_eval`, :mod:`judgelm.data.arena`,
+:mod:`judgelm.data.autoj`): one parser and one label mapping per format, and a bad row raises
+:class:`~judgelm.data.errors.DataError` naming file, line and field.
 """
 
 from __future__ import annotations
 
-import json
 import logging
 import random
-import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
 
+from judgelm.data.errors import DataError
+from judgelm.data.reader import read_samples
 from judgelm.data.split import text_key
 
 log = logging.getLogger(__name__)
-
-
-class TeacherDataError(ValueError):
-    """A teacher file is missing or malformed (message names file, line and field)."""
 
 
 @dataclass
@@ -46,75 +45,43 @@ class TeacherItem:
     grades: tuple[float, float] | None = None  # pairs made from two grades (arena): the two grades
 
 
-def _load_json(path: Path) -> object:
-    try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except json.JSONDecodeError as e:
-        raise TeacherDataError(f"{path}:{e.lineno}: invalid JSON ({e.msg})") from e
-
-
-def _jsonl(path: Path) -> list[tuple[int, dict]]:
-    rows = []
-    with path.open(encoding="utf-8") as f:
-        for n, line in enumerate(f, 1):
-            if line.strip():
-                try:
-                    rows.append((n, json.loads(line)))
-                except json.JSONDecodeError as e:
-                    raise TeacherDataError(f"{path}:{n}: invalid JSON ({e.msg})") from e
-    return rows
-
-
 def load_alpaca_eval(root: Path, models: list[str] | None = None, exclude_datasets: tuple[str, ...] = ("selfinstruct",)) -> list[TeacherItem]:
-    """AlpacaEval GPT-4 preferences (1 → output_1, 2 → output_2, 0 / 1.5 → tie, null dropped)."""
+    """AlpacaEval GPT-4 preferences, read by the ``alpaca_eval`` reader (its one preference mapping:
+    1 → answer 1, 2 → answer 2, 0 / 1.5 → tie; rows without a verdict are left out).
+
+    Only the GPT-4 annotator's files (``results/<model>/alpaca_eval_gpt4/annotations.json``), in
+    model-folder order; ``models`` keeps only those answer models."""
     files = sorted((root / "alpaca_eval_gpt4" / "results").glob("*/alpaca_eval_gpt4/annotations.json"))
     if not files:
-        raise TeacherDataError(f"{root / 'alpaca_eval_gpt4/results'}: no annotations.json files")
+        raise DataError(root / "alpaca_eval_gpt4" / "results", None, None, "no */alpaca_eval_gpt4/annotations.json files")
     items: list[TeacherItem] = []
     for path in files:
-        model = path.parent.parent.name
-        if models is not None and model not in models:
+        if models is not None and path.parent.parent.name not in models:
             continue
-        rows = _load_json(path)
-        if not isinstance(rows, list):
-            raise TeacherDataError(f"{path}:1: expected a JSON list of annotations")
-        for n, row in enumerate(rows):
-            for field in ("instruction", "output_1", "output_2", "dataset"):
-                if not isinstance(row.get(field), str):
-                    raise TeacherDataError(f"{path}: item {n}: field {field!r} missing or not a string")
-            if row["dataset"] in exclude_datasets:
+        for s in read_samples(path, "alpaca_eval", exclude_datasets=list(exclude_datasets)):
+            if s.gold is None or s.gold.verdict is None:
                 continue
-            pref = row.get("preference")
-            if pref is None:
-                continue
-            verdict = {1: 1, 2: 2, 0: 0, 1.5: 0}.get(float(pref))
-            if verdict is None:
-                raise TeacherDataError(f"{path}: item {n}: field 'preference' has unknown value {pref!r}")
-            items.append(TeacherItem(text_key(row["instruction"]), "alpaca_eval", row["instruction"], [row["output_1"], row["output_2"]], verdict=verdict))
+            items.append(TeacherItem(text_key(s.question), "alpaca_eval", s.question, [a.text for a in s.answers],
+                                     verdict=s.gold.verdict))
     return items
 
 
-_ARENA_Q = re.compile(r"^\[Question\]\n(.*?)\n\n\[The Start of Reference Answer\]\n(.*?)\n\[The End of Reference Answer\]\n\n\[The Start of Assistant's Answer\]\n(.*)\n\[The End of Assistant's Answer\]\s*$", re.S)
-
-
-def load_arena_grades(root: Path) -> list[tuple[str, str, str, str, float]]:
-    """(question_id, question, reference, answer, grade) for every graded arena-bench answer."""
-    out = []
+def load_arena_grades(root: Path) -> list[tuple[str, str, str | None, str, float]]:
+    """(question_id, question, reference, answer, grade) for every graded arena-bench answer, read by
+    the ``arena_bench`` reader (rows whose grade could not be parsed are left out)."""
     files = sorted((root / "arena_bench_v1" / "model_judgment").glob("*.jsonl"))
     if not files:
-        raise TeacherDataError(f"{root / 'arena_bench_v1/model_judgment'}: no judgment files")
+        raise DataError(root / "arena_bench_v1" / "model_judgment", None, None, "no judgment files (*.jsonl)")
+    out = []
     for path in files:
-        for n, row in _jsonl(path):
-            if row.get("score") is None:
+        for s in read_samples(path, "arena_bench"):
+            if s.gold is None or not s.gold.scores:
                 continue
-            m = _ARENA_Q.match(row.get("user_prompt", ""))
-            if not m:
-                raise TeacherDataError(f"{path}:{n}: field 'user_prompt' does not hold question/reference/answer blocks")
-            out.append((str(row["question_id"]), m.group(1), m.group(2), m.group(3), float(row["score"])))
+            out.append((s.metadata["question_id"], s.question, s.reference, s.answers[0].text, s.gold.scores[0]))
     return out
 
 
-def arena_items(grades: list[tuple[str, str, str, str, float]], pairs_per_prompt: int, seed: int,
+def arena_items(grades: list[tuple[str, str, str | None, str, float]], pairs_per_prompt: int, seed: int,
                 reference_share: float = 0.5) -> list[TeacherItem]:
     """Single-answer grade items plus up to ``pairs_per_prompt`` derived pairs per prompt.
 
@@ -122,7 +89,7 @@ def arena_items(grades: list[tuple[str, str, str, str, float]], pairs_per_prompt
     judge learns to work with and without one.
     """
     rng = random.Random(seed)
-    by_q: dict[str, list[tuple[str, str, str, float]]] = {}
+    by_q: dict[str, list[tuple[str, str | None, str, float]]] = {}
     for qid, q, ref, ans, g in grades:
         by_q.setdefault(qid, []).append((q, ref, ans, g))
     items = []
@@ -142,24 +109,16 @@ def arena_items(grades: list[tuple[str, str, str, str, float]], pairs_per_prompt
     return items
 
 
-_AUTOJ = re.compile(r"\[Query\]: (.*?)\n\*\*\*\n\[Response\]: (.*?)\n\*\*\*\n\[END DATA\]", re.S)
-
-
 def load_autoj(root: Path) -> list[TeacherItem]:
-    """Auto-J single-answer GPT-4 grades (``pred_score`` 1–10)."""
+    """Auto-J single-answer GPT-4 grades (``pred_score`` 1–10), read by the ``autoj`` reader."""
     path = root / "autoj" / "single_traindata.jsonl"
     if not path.is_file():
-        raise TeacherDataError(f"{path}: file not found")
+        raise DataError(path, None, None, "file not found")
     items = []
-    for n, row in _jsonl(path):
-        m = _AUTOJ.search(row.get("usrmsg", ""))
-        if not m:
-            raise TeacherDataError(f"{path}:{n}: field 'usrmsg' has no [Query]/[Response] blocks")
-        try:
-            grade = float(row["pred_score"])
-        except (KeyError, TypeError, ValueError) as e:
-            raise TeacherDataError(f"{path}:{n}: field 'pred_score' missing or not a number") from e
-        items.append(TeacherItem(text_key(m.group(1)), "autoj", m.group(1), [m.group(2)], grade=grade))
+    for s in read_samples(path, "autoj"):
+        if s.gold is None or not s.gold.scores:
+            continue
+        items.append(TeacherItem(text_key(s.question), "autoj", s.question, [s.answers[0].text], grade=s.gold.scores[0]))
     return items
 
 

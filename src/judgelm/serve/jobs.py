@@ -26,9 +26,9 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from judgelm.judging.store import connect, transaction
 from judgelm.schema import Judgement, Sample
 from judgelm.serve.service import JudgeOptions, JudgeService
+from judgelm.storage import connect, transaction
 
 logger = logging.getLogger(__name__)
 

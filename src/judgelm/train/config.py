@@ -38,7 +38,7 @@ class TrainConfig:
     )
     tiny_model: dict[str, int] = _f(
         {"vocab_size": 2048, "hidden_size": 64, "num_layers": 2, "num_heads": 4},
-        "Size of the from-scratch model when model is 'tiny' (arguments of judgelm.engines.tiny.build_tiny_llama).",
+        "Size of the from-scratch model when model is 'tiny' (arguments of judgelm.models.tiny.build_tiny_llama).",
     )
     output_dir: str = _f("runs/judge", "Where checkpoints, the final model and its model card are written.")
     finetune: str = _f("full", "full = all weights; lora = LoRA adapters (peft); qlora = LoRA on a 4-bit base (GPU + bitsandbytes).")

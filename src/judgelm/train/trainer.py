@@ -95,7 +95,7 @@ def resolve_base_model(cfg: TrainConfig, examples: list[Example]) -> str:
     texts (``output_dir/tiny-base``; reused when resuming). Anything else is returned as is."""
     if cfg.model != TINY:
         return cfg.model
-    from judgelm.engines.tiny import build_tiny_llama
+    from judgelm.models.tiny import build_tiny_llama
 
     base = Path(cfg.output_dir) / "tiny-base"
     if (base / "config.json").is_file():
@@ -132,7 +132,7 @@ def prepare_data(cfg: TrainConfig, tokenizer=None, samples: list | None = None) 
     eval_ex = build_examples(eval_s, cfg, eval_report)
     base = resolve_base_model(cfg, train_ex)
     if tokenizer is None:
-        from judgelm.engines.bases import resolve_model_source
+        from judgelm.models.sources import resolve_model_source
 
         src = resolve_model_source(base)
         tokenizer = AutoTokenizer.from_pretrained(src.path_or_id, **src.kwargs())
@@ -164,7 +164,7 @@ def _want_bf16(cfg: TrainConfig) -> bool:
     if torch.cuda.is_available():
         return bool(torch.cuda.is_bf16_supported())
     if cfg.bf16 == "auto":
-        from judgelm.engines.hf_model import cpu_has_fast_bf16
+        from judgelm.models.dtype import cpu_has_fast_bf16
 
         return cpu_has_fast_bf16()
     return False
@@ -193,7 +193,7 @@ def load_model(cfg: TrainConfig, base: str | None = None):
         )
     if cfg.finetune != "full" and _want_bf16(cfg):
         kwargs["dtype"] = torch.bfloat16  # frozen base in bf16; adapters train in fp32
-    from judgelm.engines.bases import mark_dequantised, missing_gguf_support, resolve_model_source
+    from judgelm.models.sources import mark_dequantised, missing_gguf_support, resolve_model_source
 
     src = resolve_model_source(base or cfg.model)
     if src.gguf_file:

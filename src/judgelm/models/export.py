@@ -3,13 +3,13 @@
 vLLM (and TGI, and most servers) load a folder of ``config.json`` + safetensors, not the GGUF file the
 smol judge's base ships as, nor a LoRA adapter over it (the shipped smol judge, a judge trained
 here). This goes through the one loader
-(:func:`judgelm.engines.hf_model.load_causal_lm`: GGUF dequantised, adapter merged) in float32, drops
+(:func:`judgelm.models.loading.load_causal_lm`: GGUF dequantised, adapter merged) in float32, drops
 the GGUF quantisation marks (``quantization_config`` and ``hf_quantizer``, or the saved folder would
 claim to be quantised) and saves model, tokenizer and generation config, with the transformers-4
 names beside the v5 ones (:func:`portable_for_transformers_4`).
 
-    python -m judgelm.engines.export smollm2-135m-instruct models/smollm2-135m-instruct
-    python -m judgelm.engines.export runs/smol models/smol-judge   # a smol judge (LoRA adapter), merged
+    python -m judgelm.models.export smollm2-135m-instruct models/smollm2-135m-instruct
+    python -m judgelm.models.export runs/smol models/smol-judge   # a smol judge (LoRA adapter), merged
 """
 
 from __future__ import annotations
@@ -29,8 +29,8 @@ TRAIN_SUMMARY = "judgelm_train.json"
 
 def export_hf(spec: str, out_dir: str | Path, *, dtype: str = "float32") -> Path:
     """Load ``spec`` with judgelm's loader and save it as an HF folder at ``out_dir``; return the folder."""
-    from judgelm.engines.bases import mark_dequantised
-    from judgelm.engines.hf_model import load_causal_lm
+    from judgelm.models.loading import load_causal_lm
+    from judgelm.models.sources import mark_dequantised
 
     out = Path(out_dir)
     if (out / "config.json").exists():
@@ -73,7 +73,7 @@ def portable_for_transformers_4(folder: Path) -> dict[str, Any]:
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="python -m judgelm.engines.export",
+    parser = argparse.ArgumentParser(prog="python -m judgelm.models.export",
                                      description="Write a GGUF file, named base or LoRA adapter as an HF folder "
                                                  "(for vLLM and other servers).")
     parser.add_argument("spec", help="model spec: smollm2-135m-instruct | path/x.gguf | adapter folder | hub id")

@@ -2,7 +2,9 @@
 
 Judging engines (:mod:`judgelm.engines`) render a byte-exact judge prompt and read scores; answer
 generation instead needs the candidate model's *own* chat template, conversation history and
-sampling settings, so it has its own small interface:
+sampling settings, so it has its own small interface. It lives in :mod:`judgelm.build` (a feature
+above the engines: it reuses the openai engine's budget and pricing, and the one loader
+:func:`judgelm.models.loading.load_causal_lm`); engines never import it.
 
 * ``hf:PATH_OR_ID`` — transformers, batched with left padding; the tokenizer's chat template when it
   has one (or ``chat_template=FILE``), else the raw prompt (``chat_template="none"`` forces that);
@@ -109,7 +111,7 @@ class HFTextGenerator(Generator):
                  chat_template: str | None = "auto", trust_remote_code: bool = False, **_ignored: Any) -> None:
         import torch
 
-        from judgelm.engines.hf_model import load_causal_lm
+        from judgelm.models.loading import load_causal_lm
 
         if not target:
             raise ValueError("hf generator needs a model: 'hf:<hub id or local path>'")

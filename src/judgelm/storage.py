@@ -1,5 +1,7 @@
-"""The one way this project keeps durable state in SQLite: run states, the response cache, answer
-generation and the server's jobs all open their database and write their batches through here.
+"""Durable files and databases, one module low in the tree so data/, judging/, serve/, build/ and
+cascade/ share it: the one way this project keeps state in SQLite (run states, the response cache,
+answer generation and the server's jobs open their database and write their batches through here)
+and the one atomic file rewrite (:func:`write_jsonl_atomic`: outputs derived from that state).
 
 WAL journal and ``synchronous=FULL``: a committed batch survives ``kill -9`` and power loss, and
 readers never block the writer. Explicit ``BEGIN IMMEDIATE`` transactions: one writer at a time
@@ -8,7 +10,9 @@ across processes, so a batch is recorded whole or not at all.
 
 from __future__ import annotations
 
+import os
 import sqlite3
+from collections.abc import Iterable
 from pathlib import Path
 
 
@@ -40,3 +44,20 @@ class transaction:
 
     def __exit__(self, exc_type: object, *_: object) -> None:
         self.con.execute("ROLLBACK" if exc_type else "COMMIT")
+
+
+def write_jsonl_atomic(path: str | Path, lines: Iterable[str]) -> None:
+    """Replace ``path`` with ``lines`` so a reader (or a kill) never sees a half-written file."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    try:
+        with open(tmp, "w", encoding="utf-8") as fh:
+            for line in lines:
+                fh.write(line + "\n")
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
