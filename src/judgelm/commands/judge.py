@@ -31,13 +31,13 @@ from judgelm.commands.options import (
     parse_option_pairs,
     parse_engine_opts,
 )
-
 from judgelm.judging.settings import JudgeSettings
 
 log = logging.getLogger(__name__)
 
 #: the one set of judging defaults (JudgeSettings'), shown by --help and shared with Judge(...) and the server
 DEFAULTS = JudgeSettings()
+
 
 def _grades_single(samples: list[Any], mode: str | None) -> bool:
     """Whether a run grades single answers (mode single/vqa, or the default for 1-answer samples)."""
