@@ -53,6 +53,7 @@ def speed(args: argparse.Namespace) -> dict:
     from judgelm.engines.bench import cpu_matmul_peak_gflops
     from judgelm.engines.lm import LMEngine
     from judgelm.judging.runner import run_judge
+    from judgelm.judging.settings import JudgeSettings
     from judgelm.mini.evalsets import load_eval_set
 
     samples = load_eval_set("pandalm_test", Path(args.data))
@@ -63,7 +64,7 @@ def speed(args: argparse.Namespace) -> dict:
     out = Path(args.out) / "pandalm_test.lm.jsonl"
     out.parent.mkdir(parents=True, exist_ok=True)
     t0 = time.perf_counter()
-    summary = run_judge(samples, engine, out, swap=True, resume=False, cache=False, progress=True)
+    summary = run_judge(samples, engine, out, JudgeSettings(both_orders=True), resume=False, cache=False, progress=True)
     wall = time.perf_counter() - t0
     flops = engine.scorer.flops
     tokens = engine.scorer.tokens_scored
@@ -84,6 +85,7 @@ def speed(args: argparse.Namespace) -> dict:
 def run_eval(args: argparse.Namespace) -> dict:
     from judgelm.engines.lm import LMEngine
     from judgelm.judging.runner import run_judge
+    from judgelm.judging.settings import JudgeSettings
     from judgelm.mini.evalsets import EVAL_SETS, eval_set_path, load_eval_set
 
     out_dir = Path(args.eval)
@@ -98,7 +100,8 @@ def run_eval(args: argparse.Namespace) -> dict:
         has_ties = any(s.gold and s.gold.verdict == 0 for s in samples)
         pred = out_dir / f"{name}.jsonl"
         t0 = time.perf_counter()
-        run_judge(samples, engines[has_ties], pred, swap=True, resume=False, cache=False, progress=True)
+        run_judge(samples, engines[has_ties], pred, JudgeSettings(both_orders=True), resume=False, cache=False,
+                  progress=True)
         wall = time.perf_counter() - t0
         res = subprocess.run([sys.executable, "-m", "judgelm.cli", "eval", "--gold", str(eval_set_path(name, Path(args.data))),
                               "--pred", str(pred), "--json"], check=True, capture_output=True, text=True)

@@ -113,6 +113,7 @@ def main() -> None:
     torch.set_num_threads(args.threads)
     from judgelm.engines import load_engine
     from judgelm.judging.runner import run_judge
+    from judgelm.judging.settings import JudgeSettings
     from judgelm.mini.evalsets import eval_set_path, load_eval_set
 
     args.out.mkdir(parents=True, exist_ok=True)
@@ -130,7 +131,7 @@ def main() -> None:
         s0 = engine.stats.prefill_s + engine.stats.decode_s
         peak_before = cpu_matmul_peak_gflops(args.threads, reps=4)
         t0 = time.perf_counter()
-        summary = run_judge(samples, engine, pred, swap=True, fast=True, resume=True, cache=False)
+        summary = run_judge(samples, engine, pred, JudgeSettings(both_orders=True, fast=True), resume=True, cache=False)
         wall = time.perf_counter() - t0
         peak = (peak_before + cpu_matmul_peak_gflops(args.threads, reps=4)) / 2
         model_s = engine.stats.prefill_s + engine.stats.decode_s - s0

@@ -17,6 +17,7 @@ REPO = Path(__file__).resolve().parents[1]
 def main() -> None:
     from judgelm.engines.lm import LMEngine
     from judgelm.judging.runner import run_judge
+    from judgelm.judging.settings import JudgeSettings
     from judgelm.mini.evalsets import load_eval_set
 
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -34,7 +35,8 @@ def main() -> None:
             out = Path(a.out) / f"{name}.{tokens}.jsonl"
             out.parent.mkdir(parents=True, exist_ok=True)
             t0 = time.perf_counter()
-            summary = run_judge(samples, eng, out, swap=True, resume=False, cache=False, progress=False)
+            summary = run_judge(samples, eng, out, JudgeSettings(both_orders=True), resume=False, cache=False,
+                                progress=False)
             wall = time.perf_counter() - t0
             gold = {s.id: s.gold.verdict for s in samples}
             rows = [j for j in summary.judgements if j.order == sorted(j.order)]

@@ -120,9 +120,11 @@ def mini_judgements(shared_data, tmp_path_factory, mini_engine) -> Path:
         pytest.skip("built-in judge weights not shipped")
     from judgelm.data import read_samples
     from judgelm.judging.runner import run_judge
+    from judgelm.judging.settings import JudgeSettings
 
     out = tmp_path_factory.mktemp("mini") / "mini.jsonl"
-    run_judge(list(read_samples(shared_data / "pandalm" / "testset-v1.json")), mini_engine, out, swap=True)
+    run_judge(list(read_samples(shared_data / "pandalm" / "testset-v1.json")), mini_engine, out,
+              JudgeSettings(both_orders=True))
     return out
 
 

@@ -23,10 +23,13 @@ MINI_WEIGHTS = Path(__file__).resolve().parents[1] / "src" / "judgelm" / "assets
 
 def _stage1(shared_data: Path, samples: list, tmp_path: Path) -> tuple[dict, str]:
     if any(MINI_WEIGHTS.glob("*.safetensors")):
+        from judgelm.engines import load_engine
         from judgelm.judging.runner import run_judge
+        from judgelm.judging.settings import JudgeSettings
 
         out = tmp_path / "mini-stage1.jsonl"
-        run_judge(samples, "mini", out, swap=True, cache=False)
+        with load_engine("mini") as engine:
+            run_judge(samples, engine, out, JudgeSettings(both_orders=True), cache=False)
         return {"stage1_predictions": out}, "built-in judge (mini), both orders"
     return ({"stage1_predictions": shared_data / "pandalm" / "pandalm-7b-testset-v1.json",
              "confidence_fallback": "margin"}, "PandaLM-7B (recorded, no confidence → random order)")

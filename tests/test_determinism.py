@@ -15,6 +15,7 @@ import pytest
 from judgelm.data import read_samples
 from judgelm.engines import load_engine
 from judgelm.judging.runner import judge_samples
+from judgelm.judging.settings import JudgeSettings
 from judgelm.schema import Judgement, Sample
 
 
@@ -52,7 +53,7 @@ def test_hf_fast_mode_verdicts_do_not_depend_on_batch_size(pandalm: list[Sample]
     engine = load_engine(f"hf:{tiny_llama}")
     rows = pandalm[:12]
     try:
-        runs = {b: _outcome(judge_samples(rows, engine, batch_size=b, cache=False, swap=True))
+        runs = {b: _outcome(judge_samples(rows, engine, JudgeSettings(both_orders=True), batch_size=b, cache=False))
                 for b in (None, 7, 1)}
     finally:
         engine.close()

@@ -23,6 +23,7 @@ from judgelm.engines.openai import (
 )
 from judgelm.judging.requests import build_requests
 from judgelm.judging.runner import judge_samples, run_judge
+from judgelm.judging.settings import JudgeSettings
 from judgelm.schema import ParseStatus
 
 REPO = Path(__file__).resolve().parents[1]
@@ -68,12 +69,12 @@ def _engine(server, **kw) -> OpenAIEngine:
 def test_fault_is_retried_nothing_lost_nothing_twice(fresh, samples, fault, api) -> None:
     fresh.inject(fault, fault)
     t0 = time.monotonic()
-    js = judge_samples(samples[:3], _engine(fresh, api=api), swap=True)
+    js = judge_samples(samples[:3], _engine(fresh, api=api), JudgeSettings(both_orders=True))
     elapsed = time.monotonic() - t0
     assert fresh.faults_applied == [fault, fault] and not fresh.faults
     assert len(js) == 6 and all(j.status != ParseStatus.ERROR for j in js)
     # every prompt completed exactly once: the faulted calls were retried, none answered twice
-    prompts = {r.prompt for s in samples[:3] for r in build_requests(s, swap=True)}
+    prompts = {r.prompt for s in samples[:3] for r in build_requests(s, JudgeSettings(both_orders=True))}
     assert set(fresh.completed) == prompts and set(fresh.completed.values()) == {1}
     assert sum(j.metadata["attempts"] for j in js) == 6 + 2
     if fault == "429":

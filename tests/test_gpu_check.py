@@ -195,6 +195,7 @@ def test_smollm2_converts_to_a_folder_both_engines_read_alike(tmp_path: Path) ->
 
     from judgelm.engines.hf import HFEngine
     from judgelm.judging.runner import judge_samples
+    from judgelm.judging.settings import JudgeSettings
 
     figures = convert_smollm2(tmp_path / "smol")
     assert 130e6 < figures["parameters"] < 140e6
@@ -203,7 +204,7 @@ def test_smollm2_converts_to_a_folder_both_engines_read_alike(tmp_path: Path) ->
     cfg = _json.loads((tmp_path / "smol" / "config.json").read_text())
     assert cfg["rope_theta"] == cfg["rope_parameters"]["rope_theta"] == 100000.0
     engine = HFEngine(str(tmp_path / "smol"), device="cpu", dtype="float32")
-    [j] = judge_samples(pair_samples(1), engine, fast=True)
+    [j] = judge_samples(pair_samples(1), engine, JudgeSettings(fast=True))
     assert j.error is None and j.raw
 
 

@@ -11,6 +11,8 @@ import pytest
 from judgelm.data import read_samples
 from judgelm.engines import load_engine
 from judgelm.judging.runner import run_judge
+from judgelm.judging.scaleout import RayBackend
+from judgelm.judging.settings import JudgeSettings
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples" / "pairs.jsonl"
 
@@ -24,11 +26,15 @@ def test_two_ray_workers_finish_a_partial_run(tiny_llama, tmp_path, monkeypatch)
     out = tmp_path / "judged.jsonl"
 
     with load_engine(spec, **options) as engine:  # half the run in-process ...
-        local = run_judge(samples, engine, out, swap=True, limit=3, cache=False)
+        local = run_judge(samples, engine, out, JudgeSettings(both_orders=True), limit=3, cache=False)
     assert local.judged == 6
 
     # ... the rest on two Ray workers, into the same output and state
-    sharded = run_judge(samples, spec, out, swap=True, cache=False, workers=2, engine_options=options)
+    backend = RayBackend(spec, options, workers=2)  # the spec resolved here, at the edge, as judgelm judge does
+    try:
+        sharded = run_judge(samples, backend, out, JudgeSettings(both_orders=True), cache=False)
+    finally:
+        backend.close()
     assert (sharded.resumed, sharded.judged, sharded.requests, sharded.errors) == (6, 6, 12, 0)
     assert sharded.judge == spec
 

@@ -14,6 +14,7 @@ from support import Server, run_cli
 
 from judgelm.engines.base import EngineOutput
 from judgelm.judging.requests import build_requests, to_judgement
+from judgelm.judging.settings import JudgeSettings
 from judgelm.prompts.parsing import parse_prometheus_absolute, parse_prometheus_relative
 from judgelm.prompts.rubric import RubricError, load_rubric, load_rubrics, rubric_from_dict
 from judgelm.schema import Answer, ParseStatus, Sample
@@ -123,7 +124,7 @@ def test_prometheus_output_parsing() -> None:
 def test_out_of_scale_grades_are_rejected_never_clipped(shared_data: Path) -> None:
     rubric = rubric_from_dict(RUBRIC)
     sample = _prometheus(shared_data, 1)[0]
-    helpful, concise = build_requests(sample, template="prometheus-absolute", rubric=rubric)
+    helpful, concise = build_requests(sample, JudgeSettings(template="prometheus-absolute", rubric=rubric))
     assert helpful.key.endswith("|0~helpfulness") and concise.criterion.high == 3 and not helpful.fast
     j = to_judgement(concise, EngineOutput(text="Feedback: fine. [RESULT] 5"), "t")  # 5 is outside 1..3
     assert j.status == ParseStatus.UNPARSED and j.scores is None and "rejected, not clipped" in j.metadata["parse_error"]
@@ -138,7 +139,7 @@ def test_out_of_scale_grades_are_rejected_never_clipped(shared_data: Path) -> No
 def test_relative_verdicts_come_back_in_original_order() -> None:
     rubric = rubric_from_dict(RUBRIC)
     pair = Sample(id="p", question="2+2?", answers=[Answer(text="4"), Answer(text="5")])
-    reqs = build_requests(pair, template="prometheus-relative", rubric=rubric, swap=True)
+    reqs = build_requests(pair, JudgeSettings(template="prometheus-relative", rubric=rubric, both_orders=True))
     assert [r.key for r in reqs] == ["p|0-1~helpfulness", "p|1-0~helpfulness", "p|0-1~concision", "p|1-0~concision"]
     assert "###Response A:\n5\n\n###Response B:\n4" in reqs[1].prompt
     # "A" in the swapped order is the original answer 2

@@ -131,6 +131,7 @@ def test_openai_client_chat_and_completions(server: Server) -> None:
 def test_project_openai_engine_uses_the_served_judge(server: Server, monkeypatch: pytest.MonkeyPatch) -> None:
     from judgelm.engines import load_engine
     from judgelm.judging.runner import judge_samples
+    from judgelm.judging.settings import JudgeSettings
     from judgelm.schema import Answer, Sample
 
     monkeypatch.setenv("JUDGELM_TEST_KEY", KEY)
@@ -138,7 +139,7 @@ def test_project_openai_engine_uses_the_served_judge(server: Server, monkeypatch
                          max_retries=1, concurrency=4)
     samples = [Sample(id=str(i), question=f"What is {i}+{i}?", answers=[Answer(text=str(2 * i)), Answer(text="7")])
                for i in range(3)]
-    js = judge_samples(samples, engine, fast=True)
+    js = judge_samples(samples, engine, JudgeSettings(fast=True))
     assert len(js) == 3
     assert all(j.status.value in ("ok", "unparsed") and j.error is None for j in js)
     assert all(j.cost.prompt_tokens > 100 for j in js)

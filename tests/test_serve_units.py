@@ -12,7 +12,8 @@ from judgelm.schema import Answer, Sample
 from judgelm.serve.batcher import DynamicBatcher, QueueFull
 from judgelm.serve.jobs import JobStore
 from judgelm.serve.security import extract_key, key_matches
-from judgelm.serve.service import JudgeOptions, JudgeService, summarize
+from judgelm.judging.settings import JudgeSettings
+from judgelm.serve.service import JudgeService, summarize
 from judgelm.serve.telemetry import Counter, Histogram, ServerMetrics
 
 
@@ -70,11 +71,12 @@ def _sample(i: int, n: int = 2) -> Sample:
 
 def test_batcher_groups_concurrent_requests_and_bounds_the_queue(hf_engine: Engine) -> None:
     from judgelm.judging.requests import build_requests
+    from judgelm.judging.settings import JudgeSettings
 
     rec = _Recording(hf_engine)
     batcher = DynamicBatcher(rec, max_batch=8, max_wait_s=0.05, max_queue=10)
     try:
-        reqs = [r for i in range(10) for r in build_requests(_sample(i), fast=True)]
+        reqs = [r for i in range(10) for r in build_requests(_sample(i), JudgeSettings(fast=True))]
         first = batcher.submit(reqs[:1])  # taken alone; the engine is held until released
         assert rec.entered.wait(30)
         futures = [f for i in range(1, 10) for f in batcher.submit(reqs[i:i + 1])]
@@ -98,7 +100,7 @@ def test_job_store_claims_and_saves_each_result_once(tmp_path: Path, hf_engine: 
 
     store = JobStore(tmp_path / "jobs.sqlite")
     samples = [_sample(i) for i in range(6)]
-    job = store.create(samples, JudgeOptions(fast=True), "t")
+    job = store.create(samples, JudgeSettings(fast=True), "t")
     store.register("w1")
     store.register("w2")
     mine = store.claim(job, "w1", 3)
@@ -106,7 +108,7 @@ def test_job_store_claims_and_saves_each_result_once(tmp_path: Path, hf_engine: 
     assert [i for i, _ in mine] == [0, 1, 2] and [i for i, _ in theirs] == [3, 4]  # never the same sample
     batcher = DynamicBatcher(hf_engine, max_batch=4)
     try:
-        results = JudgeService(batcher, hf_engine.name).judge_many([s for _, s in mine], JudgeOptions(fast=True))
+        results = JudgeService(batcher, hf_engine.name).judge_many([s for _, s in mine], JudgeSettings(fast=True))
     finally:
         batcher.close()
     assert store.save(job, list(zip([0, 1, 2], results))) == 3

@@ -177,13 +177,14 @@ def test_balanced_judging_is_order_invariant_and_free_in_a_swap_run(smol_engine,
     import json
 
     from judgelm.judging.runner import run_judge
+    from judgelm.judging.settings import JudgeSettings
     from judgelm.schema import Answer, Sample
 
     samples = [_sample(), Sample(id="t2", question="Name a primary colour.",
                                  answers=[Answer(text="Blue."), Answer(text="Red is a primary colour.")])]
     before = smol_engine.stats.deduplicated
     out = tmp_path / "j.jsonl"
-    run_judge(samples, smol_engine, out, swap=True, cache=False)
+    run_judge(samples, smol_engine, out, JudgeSettings(both_orders=True), cache=False)
     rows = [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines()]
     assert len(rows) == 4 and all(r["status"] == "ok" for r in rows)
     by_id: dict = {}

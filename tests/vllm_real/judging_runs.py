@@ -55,14 +55,15 @@ def judge_all(engine, out_dir: Path, shared_data: Path | None) -> dict[str, Path
     """Every run of :func:`runs` with ``engine``; returns run name → output file."""
     from judgelm.data.intake import read_input
     from judgelm.judging.runner import run_judge
+    from judgelm.judging.settings import JudgeSettings
 
     out_dir.mkdir(parents=True, exist_ok=True)
     written = {}
     for name, (source, limit, fast) in runs(shared_data).items():
         samples = read_input(source, None, limit=limit).samples
         path = out_dir / f"{name}.jsonl"
-        run_judge(samples, engine, path, swap=True, fast=fast, max_new_tokens=MAX_NEW_TOKENS, cache=False,
-                  resume=False)
+        run_judge(samples, engine, path, JudgeSettings(both_orders=True, fast=fast, max_new_tokens=MAX_NEW_TOKENS),
+                  cache=False, resume=False)
         written[name] = path
     return written
 

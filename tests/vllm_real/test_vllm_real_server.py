@@ -28,6 +28,7 @@ from support import free_port  # noqa: E402
 from judgelm.data.intake import read_input  # noqa: E402
 from judgelm.engines import load_engine  # noqa: E402
 from judgelm.judging.runner import run_judge  # noqa: E402
+from judgelm.judging.settings import JudgeSettings  # noqa: E402
 
 START_TIMEOUT_S = 420.0
 
@@ -86,8 +87,8 @@ def test_openai_engine_on_vllm_server_gives_hf_verdicts(route: str, vllm_server:
         assert engine.encoder is not None and engine.encoder.chat_template is True
         assert engine.generation_settings["prompt"].startswith("token ids" if route == "completions-ids" else "text")
     samples = read_input(EXAMPLES).samples
-    summary = run_judge(samples, engine, tmp_path / "out.jsonl", swap=True, fast=True, max_new_tokens=MAX_NEW_TOKENS,
-                        cache=False, resume=False)
+    summary = run_judge(samples, engine, tmp_path / "out.jsonl",
+                        JudgeSettings(both_orders=True, fast=True, max_new_tokens=MAX_NEW_TOKENS), cache=False, resume=False)
     assert summary.errors == 0
     hf, got = rows(hf_judgements["examples-fast"]), rows(tmp_path / "out.jsonl")
     assert hf.keys() == got.keys() and len(got) == 2 * len(samples)

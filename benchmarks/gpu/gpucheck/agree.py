@@ -27,6 +27,7 @@ def judge_pairs(engine: Any, samples: list[Sample], explained: list[Sample], exp
     from itertools import zip_longest
 
     from judgelm.judging.runner import judge_samples
+    from judgelm.judging.settings import JudgeSettings
 
     tasks = [t for pair in zip_longest(
         [("fast", samples[i:i + chunk]) for i in range(0, len(samples), chunk)],
@@ -36,8 +37,9 @@ def judge_pairs(engine: Any, samples: list[Sample], explained: list[Sample], exp
         if left is not None and left() <= 0 and out:
             logger.warning("deadline: %d of %d chunks judged", n, len(tasks))
             break
-        judgements = judge_samples(group, engine, swap=True, fast=mode == "fast",
-                                   max_new_tokens=explained_tokens if mode == "explained" else None)
+        settings = JudgeSettings(both_orders=True, fast=mode == "fast",
+                                 max_new_tokens=explained_tokens if mode == "explained" else None)
+        judgements = judge_samples(group, engine, settings)
         for j in judgements:
             out[f"{j.sample_id}|{'-'.join(map(str, j.order))}|{mode}"] = {
                 "verdict": j.verdict, "raw": j.raw, "status": str(getattr(j.status, "value", j.status))}

@@ -29,8 +29,9 @@ def ray_replicas(judge_dir: str, samples: list[Sample], plan: Any) -> tuple[dict
     from gpucheck.agree import outputs_to_results
     from judgelm.judging.requests import build_requests, to_judgement
     from judgelm.judging.scaleout import RayBackend
+    from judgelm.judging.settings import JudgeSettings
 
-    requests = [r for s in samples for r in build_requests(s, swap=True, fast=True)]
+    requests = [r for s in samples for r in build_requests(s, JudgeSettings(both_orders=True, fast=True))]
     t0 = time.perf_counter()
     backend = RayBackend(f"hf:{judge_dir}", {"device": plan.device, "dtype": "bfloat16"}, workers=plan.ray_replicas)
     figures: dict[str, Any] = {"start_s": time.perf_counter() - t0, "replicas": len(backend.actors),
@@ -40,7 +41,7 @@ def ray_replicas(judge_dir: str, samples: list[Sample], plan: Any) -> tuple[dict
         size = backend.batch_size_for(len(requests))
         batches = [requests[i:i + size] for i in range(0, len(requests), size)]
         t1 = time.perf_counter()
-        done = [(r, o) for batch, outs in backend.run(batches) for r, o in zip(batch, outs)]
+        done = [(r, o) for batch, outs in backend.judge_batches(batches) for r, o in zip(batch, outs)]
         figures["seconds"] = time.perf_counter() - t1
     finally:
         backend.close()

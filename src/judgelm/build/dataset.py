@@ -161,6 +161,7 @@ def build_live(
     ``rejects`` (a :class:`judgelm.data.rejected.Rejects`): skip bad answer rows, collect them there."""
     from judgelm.engines import load_engine
     from judgelm.judging.runner import run_judge
+    from judgelm.judging.settings import JudgeSettings
 
     options = options or BuildOptions()
     out = Path(out_dir)
@@ -176,14 +177,14 @@ def build_live(
     teacher_dir = out / "teacher"
     runs: dict[str, Any] = {}
     try:
-        common = dict(template="judgelm", mode="pair", fast=False, max_new_tokens=max_new_tokens,
-                      batch_size=batch_size, resume=resume, cache=cache, progress=progress)
-        runs["no_reference"] = run_judge(samples, engine, teacher_dir / "no_reference.jsonl", reference=False,
-                                         **common)
+        explained = JudgeSettings(template="judgelm", mode="pair", fast=False, max_new_tokens=max_new_tokens)
+        common = dict(batch_size=batch_size, resume=resume, cache=cache, progress=progress)
+        runs["no_reference"] = run_judge(samples, engine, teacher_dir / "no_reference.jsonl",
+                                         explained.replace(reference=False), **common)
         with_ref = [s for s in samples if s.reference]
         if with_reference and with_ref:
             runs["with_reference"] = run_judge(with_ref, engine, teacher_dir / "with_reference.jsonl",
-                                               reference=True, **common)
+                                               explained.replace(reference=True), **common)
     finally:
         if owned:
             engine.close()

@@ -77,9 +77,11 @@ class Stage:
                                  f"{len(want)} samples this stage must judge (e.g. ids {missing[:5]})")
             return
         from judgelm.judging.runner import run_judge
+        from judgelm.judging.settings import JudgeSettings
 
         t0 = time.perf_counter()
-        summary = run_judge(todo, self.source.engine, out, **self.source.settings)
+        judge_settings, run_options = JudgeSettings.split(self.source.settings)
+        summary = run_judge(todo, self.source.engine, out, judge_settings, **run_options)
         self.wall[part] = self.wall.get(part, 0.0) + time.perf_counter() - t0
         want = {s.id for s in todo}
         for j in summary.judgements:
@@ -109,10 +111,12 @@ def load_signals(specs: Sequence[str | Path], samples: list[Sample], out_dir: Pa
             if engine_loader is None:
                 raise ValueError(f"signal {spec!r} is neither 'length' nor an existing file")
             from judgelm.judging.runner import run_judge
+            from judgelm.judging.settings import JudgeSettings
 
             engine = engine_loader(str(spec))
             try:
-                summary = run_judge(samples, engine, out_dir / f"signal{i + 1}.jsonl", **{"swap": True, **(settings or {})})
+                judge_settings, run_options = JudgeSettings.split({"swap": True, **(settings or {})})
+                summary = run_judge(samples, engine, out_dir / f"signal{i + 1}.jsonl", judge_settings, **run_options)
                 out.append(signal_from_judgements(str(spec), summary.judgements))
             finally:
                 engine.close()

@@ -43,9 +43,11 @@ def _index_recorded(path: str | Path, ids: set[str], stage: int) -> list[Judgeme
 
 def _judge(samples: list[Sample], engine: Any, out: Path, settings: dict[str, Any]) -> tuple[list[Judgement], float]:
     from judgelm.judging.runner import run_judge
+    from judgelm.judging.settings import JudgeSettings
 
     t0 = time.perf_counter()
-    summary = run_judge(samples, engine, out, **settings)
+    judge_settings, run_options = JudgeSettings.split(settings)
+    summary = run_judge(samples, engine, out, judge_settings, **run_options)
     return summary.judgements, time.perf_counter() - t0
 
 

@@ -31,8 +31,13 @@ from judgelm.commands.options import (
     parse_option_pairs,
     parse_engine_opts,
 )
+from judgelm.judging.settings import JudgeSettings
 
 log = logging.getLogger(__name__)
+
+#: the one set of judging defaults (JudgeSettings'), shown by --help and shared with Judge(...) and the server
+DEFAULTS = JudgeSettings()
+
 
 def _grades_single(samples: list[Any], mode: str | None) -> bool:
     """Whether a run grades single answers (mode single/vqa, or the default for 1-answer samples)."""
@@ -74,19 +79,23 @@ def main(
                               "(default: the built-in judge)")] = None,
     template: Annotated[str, typer.Option(
         "--template", "-t", help="Prompt template: judgelm | pandalm | prometheus-absolute | prometheus-relative "
-                                 "(--rubric grades with prometheus-absolute unless prometheus-relative is given)")] = "judgelm",
+                                 "(--rubric grades with prometheus-absolute unless prometheus-relative is given)")
+    ] = DEFAULTS.template,
     rubric: Annotated[Optional[list[str]], typer.Option(
         "--rubric", help="Rubric file (YAML/JSON: criteria, scale, a description per level), repeatable: one grade per "
                          "criterion (prometheus-* templates; without it they use each sample's own rubric).")] = None,
     mode: Annotated[Optional[ModeChoice], typer.Option(
         "--mode", "-m", help="pair | single | multi | vqa (default: single for 1 answer, pair for 2, multi beyond; "
                              "multi-turn samples are judged with their history in any mode)")] = None,
-    reference: Annotated[bool, typer.Option("--reference", help="Show the reference answer to the judge.")] = False,
-    swap: Annotated[bool, typer.Option("--swap", help="Judge both answer orders and write both (for consistency).")] = False,
+    reference: Annotated[bool, typer.Option("--reference", help="Show the reference answer to the judge.")
+                         ] = DEFAULTS.reference,
+    swap: Annotated[bool, typer.Option("--swap", help="Judge both answer orders and write both (for consistency; "
+                                       "the API's both_orders).")] = DEFAULTS.both_orders,
     ties: Annotated[bool, typer.Option("--ties/--no-ties", help="--no-ties: forced choice, for label sets "
                                        "without ties such as LLMBar (built-in judge only).")] = True,
     fast: Annotated[bool, typer.Option("--fast/--explain", help="Scores only (one short line: the cheap way to judge "
-                                       "a data set), or a full explanation (serve's default).")] = True,
+                                       "a data set; the default everywhere: CLI, Judge(...), serve), or a full "
+                                       "explanation.")] = DEFAULTS.fast,
     max_new_tokens: Annotated[Optional[int], typer.Option("--max-new-tokens", min=1, help="Generation length "
                                                           "(default: 16 with --fast, 512 with --explain).")] = None,
     batch_size: Annotated[Optional[int], typer.Option("--batch-size", min=1,
@@ -125,7 +134,7 @@ def main(
     from judgelm.data.errors import DataError
     from judgelm.data.intake import read_input
     from judgelm.engines import DEFAULT_JUDGE, load_engine, parse_spec
-    from judgelm.judging.requests import check_samples
+    from judgelm.judging.prepared import prepare
     from judgelm.judging.runner import run_judge
     from judgelm.judging.state import RunBusy
 
@@ -166,9 +175,10 @@ def main(
         raise fail(exc, 2) from None
     except ValueError as exc:  # unknown format or encoding
         raise fail(f"{input}: {exc}", 2) from None
-    try:  # and every prompt renders (a sample that does not fit the template/mode, duplicate ids)
-        check_samples(intake.samples, template=template, mode=mode.value if mode else None, reference=reference,
-                      swap=swap, fast=fast, max_new_tokens=max_new_tokens, rubric=rubric_obj)
+    settings = JudgeSettings(template=template, mode=mode.value if mode else None, reference=reference,
+                             both_orders=swap, fast=fast, max_new_tokens=max_new_tokens, rubric=rubric_obj)
+    try:  # every prompt renders, once (a sample that does not fit the template/mode, duplicate ids)
+        batch = prepare(intake.samples, settings, limit=limit)
     except ValueError as exc:
         raise fail(f"{input}: {exc}{_one_answer_hint(map_)}") from None
     checked_spec(spec)  # offline, well under a second: a model folder or cached hub id that cannot work
@@ -176,8 +186,12 @@ def main(
         from judgelm.engines.mini import warn_single_answer
 
         warn_single_answer()  # before the run (the engine says it too, once, where the CLI is not in front)
-    engine: Any = spec
-    if not workers and not ray_address:
+    engine: Any
+    if workers or ray_address:  # the spec is loaded by every Ray actor
+        from judgelm.judging.scaleout import RayBackend
+
+        engine = RayBackend(spec, options, workers=workers, address=ray_address)
+    else:
         try:
             engine = load_engine(spec, **options)
         except ModuleNotFoundError as exc:
@@ -192,20 +206,17 @@ def main(
             raise fail(f"--judge {spec}: {exc}") from None
     try:
         summary = run_judge(
-            intake.samples, engine, output, template=template, mode=mode.value if mode else None, reference=reference,
-            swap=swap, fast=fast, max_new_tokens=max_new_tokens, batch_size=batch_size, resume=not restart,
-            cache=False if no_cache else (cache_path or True), workers=workers, ray_address=ray_address,
-            engine_options=options, limit=limit, progress=progress, rubric=rubric_obj,
+            batch, engine, output, batch_size=batch_size, resume=not restart,
+            cache=False if no_cache else (cache_path or True), progress=progress,
         )
     except KeyboardInterrupt:
-        raise _interrupted(output, len(intake.samples)) from None
+        raise _interrupted(output, len(batch)) from None
     except (DataError, RunBusy) as exc:
         raise fail(str(exc)) from None
     except ValueError as exc:  # a sample that does not fit the template/mode (PromptError), duplicate ids
         raise fail(f"{input}: {exc}") from None
     finally:
-        if not isinstance(engine, str):
-            engine.close()
+        engine.close()
     s = summary
     typer.echo(
         f"judged {s.samples} samples ({s.requests} requests) with {s.judge} in {elapsed():.1f}s "

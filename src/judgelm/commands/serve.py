@@ -32,7 +32,8 @@ def main(
     api_key: Annotated[list[str], typer.Option("--api-key", help="Accepted API key (repeatable); "
                                                 "default: $JUDGELM_API_KEYS, comma-separated; none = open")] = [],
     template: Annotated[str, typer.Option(help="Default prompt template: judgelm | pandalm")] = "judgelm",
-    fast: Annotated[bool, typer.Option("--fast/--explain", help="Default: scores only, or with explanation")] = False,
+    fast: Annotated[bool, typer.Option("--fast/--explain", help="Default for requests that do not say: scores only "
+                                       "(the one judging default, as judgelm judge), or with explanation")] = True,
     max_new_tokens: Annotated[int | None, typer.Option(help="Default generation length per judgement")] = None,
     max_body_bytes: Annotated[int, typer.Option(help="Largest JSON request body (413 above)")] = 1_000_000,
     max_upload_bytes: Annotated[int, typer.Option(help="Largest job upload (413 above)")] = 50_000_000,

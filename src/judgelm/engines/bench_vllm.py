@@ -47,6 +47,7 @@ def _worker(model: str, options: dict[str, Any]) -> None:
     from judgelm.data.intake import read_input
     from judgelm.engines import load_engine
     from judgelm.judging.runner import run_judge
+    from judgelm.judging.settings import JudgeSettings
 
     t0 = time.perf_counter()
     engine = load_engine(f"vllm:{model}", **options)
@@ -57,7 +58,8 @@ def _worker(model: str, options: dict[str, Any]) -> None:
         with tempfile.TemporaryDirectory(prefix="judgelm-bench-vllm-") as tmp:
             load_before = os.getloadavg()[0]
             t0 = time.perf_counter()
-            summary = run_judge(samples, engine, Path(tmp) / "out.jsonl", swap=job["swap"], cache=False, resume=False)
+            summary = run_judge(samples, engine, Path(tmp) / "out.jsonl", JudgeSettings(both_orders=job["swap"]),
+                                cache=False, resume=False)
             wall = time.perf_counter() - t0
         figures = {"pairs": len(samples), "requests": summary.requests, "wall_s": round(wall, 3),
                    "prompt_tokens": summary.prompt_tokens, "ok": summary.ok, "unparsed": summary.unparsed,

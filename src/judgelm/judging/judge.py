@@ -13,7 +13,9 @@ from pathlib import Path
 from typing import Any
 
 from judgelm.engines.base import Engine
+from judgelm.judging.prepared import prepare
 from judgelm.judging.runner import RunSummary, judge_samples, run_judge
+from judgelm.judging.settings import JudgeSettings
 from judgelm.schema import Judgement, Sample
 
 
@@ -28,23 +30,22 @@ def as_sample(item: Sample | dict[str, Any], index: int = 0) -> Sample:
     return Sample.model_validate(data)
 
 
-def _rubric_settings(settings: dict[str, Any]) -> dict[str, Any]:
-    """``rubric`` as a :class:`~judgelm.prompts.rubric.Rubric` (from a path or mapping) and the template it implies
-    (a rubric without a rubric template means Prometheus absolute grading)."""
-    from judgelm.prompts.prometheus import resolve_template
-    from judgelm.prompts.rubric import as_rubric
-
-    rubric = as_rubric(settings.get("rubric"))
-    return {**settings, "rubric": rubric, "template": resolve_template(settings.get("template"), rubric)}
+def _with(settings: JudgeSettings, swap: bool | None, changes: dict[str, Any]) -> JudgeSettings:
+    """``settings`` with a call's own choices (``swap`` is ``both_orders``, as ``judgelm judge --swap``)."""
+    if swap is not None:
+        changes = {**changes, "both_orders": swap}
+    return settings.replace(**changes) if changes else settings
 
 
 class Judge:
     """A loaded judge: ``Judge("mini")``, ``Judge("hf:BAAI/JudgeLM-7B-v1.0", dtype="bfloat16")``,
     ``Judge("openai:gpt-4o", template="pandalm")``, ``Judge("openai:gpt-4o", rubric="helpfulness.yaml")``.
 
-    ``template``/``mode``/``reference``/``fast``/``max_new_tokens``/``rubric`` are the defaults of every call
-    (``rubric``: a file path, a mapping or a :class:`~judgelm.prompts.rubric.Rubric`; it grades with
-    ``prometheus-absolute`` unless ``template="prometheus-relative"``); ``engine_options``
+    ``template``/``mode``/``reference``/``fast``/``max_new_tokens``/``rubric`` make the :class:`JudgeSettings`
+    of every call (``self.settings``; the defaults are JudgeSettings' own, the same as ``judgelm judge``'s;
+    ``rubric``: a file path, a mapping or a :class:`~judgelm.prompts.rubric.Rubric`; it grades with
+    ``prometheus-absolute`` unless ``template="prometheus-relative"``); a call may change any of them
+    by keyword (``swap`` = ``both_orders``). ``engine_options``
     go to the engine's constructor (see docs/engines.md). ``cache``: the response cache (a path, or
     True for the default one); by default in-memory calls skip it and :meth:`run` uses it, as the CLI
     does. Use it as a context manager, or call
@@ -52,15 +53,16 @@ class Judge:
     """
 
     def __init__(self, spec: str | Engine | None = None, *, template: str | None = None, mode: str | None = None,
-                 reference: bool = False, fast: bool = True, max_new_tokens: int | None = None,
-                 cache: bool | str | Path | None = None, rubric: Any = None, **engine_options: Any) -> None:
+                 reference: bool = JudgeSettings.reference, fast: bool = JudgeSettings.fast,
+                 max_new_tokens: int | None = None, cache: bool | str | Path | None = None, rubric: Any = None,
+                 **engine_options: Any) -> None:
         from judgelm.engines import DEFAULT_JUDGE, load_engine
         from judgelm.engines.specs import check_spec
 
         if not isinstance(spec, Engine):  # a spec that cannot work fails at once (SpecError), not after a download try
             check_spec(spec or DEFAULT_JUDGE)
-        self.settings: dict[str, Any] = _rubric_settings(dict(template=template, mode=mode, reference=reference,
-                                                              fast=fast, max_new_tokens=max_new_tokens, rubric=rubric))
+        self.settings = JudgeSettings(template=template or JudgeSettings.template, mode=mode, reference=reference,
+                                      fast=fast, max_new_tokens=max_new_tokens, rubric=rubric)
         self.engine: Engine = spec if isinstance(spec, Engine) else load_engine(spec or DEFAULT_JUDGE, **engine_options)
         self._owned = not isinstance(spec, Engine)
         self.cache = cache
@@ -74,9 +76,9 @@ class Judge:
         """One sample → one :class:`Judgement` (in the sample's ORIGINAL answer order); with ``swap``
         the pair ``(as given, swapped)``, both mapped back to the original order; against a rubric a
         list, one judgement per criterion (and order)."""
-        resolved = _rubric_settings({**self.settings, **settings})
+        resolved = _with(self.settings, swap, settings)
         out = self.judge_many([sample], swap=swap, **settings)
-        if resolved.get("rubric") is not None or str(resolved.get("template") or "").startswith("prometheus"):
+        if resolved.rubric is not None or resolved.is_rubric:
             return out
         return (out[0], out[1]) if swap else out[0]
 
@@ -84,8 +86,8 @@ class Judge:
                    batch_size: int | None = None, **settings: Any) -> list[Judgement]:
         """Many samples in one batched pass; judgements in sample order, then presentation order."""
         items = [as_sample(s, i) for i, s in enumerate(samples)]
-        return judge_samples(items, self.engine, swap=swap, batch_size=batch_size, cache=self.cache or False,
-                             **_rubric_settings({**self.settings, **settings}))
+        batch = prepare(items, _with(self.settings, swap, settings))
+        return judge_samples(batch, self.engine, batch_size=batch_size, cache=self.cache or False)
 
     def run(self, source: str | Path | Iterable[Sample], output: str | Path, *, swap: bool = False,
             fmt: str | None = None, mapping: str | dict[str, Any] | None = None, **settings: Any) -> RunSummary:
@@ -96,8 +98,8 @@ class Judge:
 
         samples = (read_samples(source, fmt=fmt, mapping=mapping) if isinstance(source, (str, Path))
                    else (as_sample(s, i) for i, s in enumerate(source)))
-        return run_judge(samples, self.engine, output, swap=swap, cache=True if self.cache is None else self.cache,
-                         **_rubric_settings({**self.settings, **settings}))
+        return run_judge(samples, self.engine, output, _with(self.settings, swap, settings),
+                         cache=True if self.cache is None else self.cache)
 
     def close(self) -> None:
         if self._owned:

@@ -9,21 +9,16 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Iterable
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from judgelm.engines.base import Engine, EngineOutput, JudgeRequest
+from judgelm.judging.backend import Backend
+from judgelm.judging.settings import JudgeSettings
 from judgelm.prompts import PINNED_MODES
 from judgelm.prompts.relabel import to_original_order
 from judgelm.schema import Cost, Judgement, ParseStatus, Sample, verdict_from_scores
 
-if TYPE_CHECKING:
-    from judgelm.prompts.rubric import Rubric
-
 logger = logging.getLogger(__name__)
-
-#: modes where the prompt pins Assistant 1 (the anchor) to 10 and the graded answer is Assistant 2: PINNED_MODES
-DEFAULT_MAX_NEW_TOKENS = {True: 16, False: 512}  # fast (score line only) / with explanation
 
 
 def order_key(order: list[int]) -> str:
@@ -42,39 +37,29 @@ def split_key(key: str) -> tuple[str, list[int]]:
 CRITERION_SEP = "~"
 
 
-def build_requests(
-    sample: Sample,
-    *,
-    template: str = "judgelm",
-    mode: str | None = None,
-    reference: bool = False,
-    swap: bool = False,
-    fast: bool = True,
-    max_new_tokens: int | None = None,
-    rubric: Rubric | None = None,
-) -> list[JudgeRequest]:
-    """One request per presentation order: the original one, plus the reversed one with ``swap``.
+def build_requests(sample: Sample, settings: JudgeSettings | None = None) -> list[JudgeRequest]:
+    """One request per presentation order: the original one, plus the reversed one with ``both_orders``.
 
     Swapping is meaningful only with ≥ 2 presented answers (not in single/vqa grading). Rubric
     templates (``prometheus-*``) make one request per order and criterion (:func:`build_rubric_requests`).
+    Runs call it through :func:`judgelm.judging.prepared.prepare`, which renders each prompt once.
     """
     from judgelm.prompts import render
-    from judgelm.prompts.prometheus import is_rubric_template
     from judgelm.prompts.render import presentation_orders, resolve_mode, scoring_shape
 
-    if is_rubric_template(template):
-        return build_rubric_requests(sample, template=template, rubric=rubric, reference=reference, swap=swap,
-                                     max_new_tokens=max_new_tokens)
-    if rubric is not None:
+    settings = settings or JudgeSettings()
+    if settings.is_rubric:
+        return build_rubric_requests(sample, settings)
+    if settings.rubric is not None:
         raise ValueError(f"a rubric needs a rubric template (prometheus-absolute or prometheus-relative), "
-                         f"not {template!r}")
-    mode = resolve_mode(sample, template, mode)
+                         f"not {settings.template!r}")
+    template = settings.template
+    mode = resolve_mode(sample, template, settings.mode)
     n_scores, _ = scoring_shape(sample, mode)
-    orders = presentation_orders(len(sample.answers), mode, swap)
-    max_new = max_new_tokens or DEFAULT_MAX_NEW_TOKENS[fast]
+    orders = presentation_orders(len(sample.answers), mode, settings.both_orders)
     requests = []
     for order in orders:
-        prompt = render(sample, template=template, mode=mode, reference=reference, order=order)
+        prompt = render(sample, template=template, mode=mode, reference=settings.reference, order=order)
         requests.append(
             JudgeRequest(
                 key=f"{sample.id}|{order_key(order)}",
@@ -83,41 +68,34 @@ def build_requests(
                 template=template,
                 mode=mode,
                 n_answers=n_scores,
-                fast=fast,
-                max_new_tokens=max_new,
-                reference_used=reference or mode == "vqa",  # vqa always shows the gold answer
+                fast=settings.fast,
+                max_new_tokens=settings.generation_length,
+                reference_used=settings.reference or mode == "vqa",  # vqa always shows the gold answer
             )
         )
     return requests
 
 
-def build_rubric_requests(
-    sample: Sample,
-    *,
-    template: str,
-    rubric: Rubric | None = None,
-    reference: bool = False,
-    swap: bool = False,
-    max_new_tokens: int | None = None,
-) -> list[JudgeRequest]:
+def build_rubric_requests(sample: Sample, settings: JudgeSettings) -> list[JudgeRequest]:
     """One request per presentation order and criterion (the run's rubric, else the sample's own).
 
     Absolute grading shows one answer (mode ``single``), relative grading two (``pair``, both orders
-    with ``swap``). The grade comes after the feedback, so requests are never ``fast``.
+    with ``both_orders``). The grade comes after the feedback, so requests are never ``fast``.
     """
     from judgelm.prompts.prometheus import ABSOLUTE, RELATIVE, criteria_for, render_rubric, wants_reference
     from judgelm.prompts.render import presentation_orders
     from judgelm.prompts.rubric import RubricError
 
+    template = settings.template
     wanted = 1 if template == ABSOLUTE else 2
     if len(sample.answers) != wanted:
         what = f"grades exactly 1 answer, got {len(sample.answers)} (use {RELATIVE} for two)" if wanted == 1 else \
             f"compares exactly 2 answers, got {len(sample.answers)}"
         raise RubricError(f"sample {sample.id!r}: {template} {what}")
-    criteria = criteria_for(sample, rubric)
-    show_reference = wants_reference(sample, rubric, reference)
+    criteria = criteria_for(sample, settings.rubric)
+    show_reference = wants_reference(sample, settings.rubric, settings.reference)
     mode = "single" if template == ABSOLUTE else "pair"
-    orders = [[0]] if template == ABSOLUTE else presentation_orders(len(sample.answers), mode, swap)
+    orders = [[0]] if template == ABSOLUTE else presentation_orders(len(sample.answers), mode, settings.both_orders)
     requests = []
     for criterion in criteria:
         for order in orders:
@@ -130,7 +108,7 @@ def build_rubric_requests(
                     mode=mode,
                     n_answers=len(order),
                     fast=False,
-                    max_new_tokens=max_new_tokens or DEFAULT_MAX_NEW_TOKENS[False],
+                    max_new_tokens=settings.generation_length,
                     reference_used=show_reference,
                     criterion=criterion,
                 )
@@ -294,7 +272,7 @@ _DECODING_ATTRS = ("dtype", "num_beams", "repetition_penalty", "temperature", "f
                    "min_new_tokens", "batch_invariant")
 
 
-def safe_judge_batch(engine: Engine, batch: list[JudgeRequest]) -> list[EngineOutput]:
+def safe_judge_batch(engine: Backend, batch: list[JudgeRequest]) -> list[EngineOutput]:
     """``engine.judge_batch`` where a crash becomes error outputs (recorded, retried next run)."""
     try:
         outputs = engine.judge_batch(batch)
@@ -317,15 +295,3 @@ def call_settings(request: JudgeRequest, engine_settings_: dict[str, Any]) -> di
         "max_new_tokens": request.max_new_tokens,
         **engine_settings_,
     }
-
-
-def check_samples(samples: Iterable[Sample], **settings: Any) -> None:
-    """Render every request of ``samples`` once and check that ids are unique, so a sample that
-    does not fit the template or mode fails *before* a judge is loaded (the runner builds the
-    requests again; rendering costs far less than loading a model). Raises ValueError."""
-    seen: set[str] = set()
-    for sample in samples:
-        if sample.id in seen:
-            raise ValueError(f"duplicate sample id {sample.id!r}: ids must be unique within a run")
-        seen.add(sample.id)
-        build_requests(sample, **settings)

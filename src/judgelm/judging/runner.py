@@ -1,11 +1,15 @@
-"""The judging runner: samples → prompts → engine → judgements, resumable and cached.
+"""The judging runner: prepared requests → backend → judgements, resumable and cached.
 
-* :func:`build_requests` renders one :class:`JudgeRequest` per presentation order.
+* :func:`judgelm.judging.prepared.prepare` renders every request once (one per presentation order);
+  the runners take that :class:`PreparedBatch` (or samples plus a :class:`JudgeSettings`, prepared here).
 * :func:`to_judgement` parses an engine's text (or takes its direct scores) and maps everything
   back to the sample's ORIGINAL answer order.
 * :func:`judge_samples` judges in memory (serve, cascade); :func:`run_judge` streams to a JSONL
   file with a SQLite state beside it, so a killed run restarted with the same command judges only
   what is missing (see ``docs/judging.md`` for the design).
+
+The runners take a loaded :class:`~judgelm.judging.backend.Backend` (an engine, or Ray actors) and never
+load or close one: whoever resolved the spec owns it.
 """
 
 from __future__ import annotations
@@ -17,17 +21,19 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field, fields
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from judgelm.engines.base import Engine, EngineOutput, JudgeRequest
+from judgelm.engines.base import EngineOutput, JudgeRequest
+from judgelm.judging.backend import Backend, ParallelBackend, check_backend
+from judgelm.judging.prepared import PreparedBatch, as_prepared
 from judgelm.judging.requests import (
-    build_requests,
     call_settings,
     engine_settings,
     safe_judge_batch,
     split_key,
     to_judgement,
 )
+from judgelm.judging.settings import JudgeSettings
 from judgelm.judging.state import (
     ResponseCache,
     RunLock,
@@ -37,9 +43,6 @@ from judgelm.judging.state import (
 )
 from judgelm.schema import Judgement, ParseStatus, Sample
 from judgelm.storage import write_jsonl_atomic
-
-if TYPE_CHECKING:
-    from judgelm.prompts.rubric import Rubric
 
 logger = logging.getLogger(__name__)
 
@@ -83,24 +86,26 @@ class RunSummary:
         return {**d, "samples_per_s": round(self.samples_per_s, 3)}
 
 
-class _LocalBackend:
-    """Runs batches on one engine in this process."""
+def _judged(backend: Backend, batches: list[list[JudgeRequest]]
+            ) -> Iterator[tuple[list[JudgeRequest], list[EngineOutput]]]:
+    """(batch, outputs) as they finish: a parallel backend streams them, any other judges one at a time."""
+    if isinstance(backend, ParallelBackend):
+        yield from backend.judge_batches(batches)
+        return
+    for batch in batches:
+        yield batch, safe_judge_batch(backend, batch)
 
-    def __init__(self, engine: Engine) -> None:
-        self.engine = engine
-        self.name = engine.name
-        self.settings = engine_settings(engine)
-        self.batch_size = engine.preferred_batch_size
 
-    def batch_size_for(self, n_pending: int) -> int:
-        return self.batch_size
+def _batch_size(backend: Backend, n_pending: int) -> int:
+    if isinstance(backend, ParallelBackend):
+        return backend.batch_size_for(n_pending)
+    return backend.preferred_batch_size
 
-    def run(self, batches: list[list[JudgeRequest]]) -> Iterator[tuple[list[JudgeRequest], list[EngineOutput]]]:
-        for batch in batches:
-            yield batch, safe_judge_batch(self.engine, batch)
 
-    def close(self) -> None:
-        self.engine.close()
+def _fingerprints(backend: Backend, requests: list[JudgeRequest]) -> dict[str, str]:
+    """Each request's cache/resume key: judge name, the prompt as prepared, and the call's settings."""
+    generation = engine_settings(backend)  # type: ignore[arg-type]
+    return {r.key: fingerprint(backend.name, r.prompt, call_settings(r, generation)) for r in requests}
 
 
 def _open_cache(cache: ResponseCache | str | Path | bool | None) -> ResponseCache | None:
@@ -111,24 +116,9 @@ def _open_cache(cache: ResponseCache | str | Path | bool | None) -> ResponseCach
     return ResponseCache(None if cache is True else cache)
 
 
-def _build_all(samples: Iterable[Sample], limit: int | None, **settings: Any) -> tuple[list[Sample], list[JudgeRequest]]:
-    samples_list: list[Sample] = []
-    requests: list[JudgeRequest] = []
-    seen: set[str] = set()
-    for sample in samples:
-        if limit is not None and len(samples_list) >= limit:
-            break
-        if sample.id in seen:
-            raise ValueError(f"duplicate sample id {sample.id!r}: ids must be unique within a run")
-        seen.add(sample.id)
-        samples_list.append(sample)
-        requests.extend(build_requests(sample, **settings))
-    return samples_list, requests
-
-
 def _process(
     pending: list[JudgeRequest],
-    backend: Any,
+    backend: Backend,
     fps: dict[str, str],
     cache: ResponseCache | None,
     batch_size: int | None,
@@ -150,9 +140,9 @@ def _process(
             on_done(done)
         hit_keys = {r.key for r, _ in done}
         pending = [r for r in pending if r.key not in hit_keys]
-    batch_size = batch_size or backend.batch_size_for(len(pending))
+    batch_size = batch_size or _batch_size(backend, len(pending))
     batches = [pending[i : i + batch_size] for i in range(0, len(pending), batch_size)]
-    for batch, outputs in backend.run(batches):
+    for batch, outputs in _judged(backend, batches):
         if cache is not None:
             cache.put_many((fps[r.key], o) for r, o in zip(batch, outputs))
         summary.judged += len(batch)
@@ -198,85 +188,45 @@ def criterion_tally(judgements: Iterable[Judgement]) -> dict[str, dict[str, Any]
     return out
 
 
-def _make_backend(
-    engine: Engine | str,
-    engine_options: dict[str, Any] | None,
-    workers: int,
-    ray_address: str | None,
-) -> tuple[Any, bool]:
-    """(backend, owned): a Ray backend for workers/ray_address, else the engine in-process."""
-    if workers or ray_address:
-        from judgelm.judging.scaleout import RayBackend
-
-        spec = engine if isinstance(engine, str) else engine.name
-        return RayBackend(spec, engine_options or {}, workers=workers, address=ray_address), True
-    if isinstance(engine, str):
-        from judgelm.engines import load_engine
-
-        return _LocalBackend(load_engine(engine, **(engine_options or {}))), True
-    return _LocalBackend(engine), False
-
-
 def judge_samples(
-    samples: Iterable[Sample],
-    engine: Engine | str,
+    samples: PreparedBatch | Iterable[Sample],
+    backend: Backend,
+    settings: JudgeSettings | None = None,
     *,
-    template: str = "judgelm",
-    mode: str | None = None,
-    reference: bool = False,
-    swap: bool = False,
-    fast: bool = True,
-    max_new_tokens: int | None = None,
     batch_size: int | None = None,
     cache: ResponseCache | str | Path | bool | None = None,
-    engine_options: dict[str, Any] | None = None,
-    rubric: Rubric | None = None,
 ) -> list[Judgement]:
     """Judge in memory (no state file); one judgement per request, in sample then order sequence
-    (then criterion, with a rubric)."""
-    _, requests = _build_all(
-        samples, None, template=template, mode=mode, reference=reference, swap=swap, fast=fast,
-        max_new_tokens=max_new_tokens, rubric=rubric,
-    )
-    backend, owned = _make_backend(engine, engine_options, 0, None)
+    (then criterion, with a rubric). ``samples`` prepared already, or prepared here with ``settings``."""
+    backend = check_backend(backend)
+    requests = as_prepared(samples, settings).requests
     response_cache = _open_cache(cache)
     results: dict[str, Judgement] = {}
     try:
-        fps = {r.key: fingerprint(backend.name, r.prompt, call_settings(r, backend.settings)) for r in requests}
         _process(
-            requests, backend, fps, response_cache, batch_size,
+            requests, backend, _fingerprints(backend, requests), response_cache, batch_size,
             lambda done: results.update((r.key, j) for r, j in done), RunSummary(),
         )
     finally:
         if response_cache is not None and not isinstance(cache, ResponseCache):
             response_cache.close()
-        if owned:
-            backend.close()
     return [results[r.key] for r in requests]
 
 
 def run_judge(
-    samples: Iterable[Sample],
-    engine: Engine | str,
+    samples: PreparedBatch | Iterable[Sample],
+    backend: Backend,
     out_path: str | Path,
+    settings: JudgeSettings | None = None,
     *,
-    template: str = "judgelm",
-    mode: str | None = None,
-    reference: bool = False,
-    swap: bool = False,
-    fast: bool = True,
-    max_new_tokens: int | None = None,
     batch_size: int | None = None,
     resume: bool = True,
     cache: ResponseCache | str | Path | bool | None = True,
-    workers: int = 0,
-    ray_address: str | None = None,
-    engine_options: dict[str, Any] | None = None,
     limit: int | None = None,
     progress: bool = False,
-    rubric: Rubric | None = None,
 ) -> RunSummary:
-    """Judge ``samples`` into ``out_path`` (one Judgement JSON per line), resumably.
+    """Judge ``samples`` (prepared, or prepared here with ``settings``; the first ``limit``) into
+    ``out_path`` (one Judgement JSON per line), resumably.
 
     State lives in ``out_path + ".state.sqlite"``: each finished batch is committed there in one
     transaction, then appended to the output; at the end the output is rewritten from the state in
@@ -284,17 +234,15 @@ def run_judge(
     ``error``) are not judged again; ``resume=False`` starts from scratch.
     """
     t0 = time.perf_counter()
+    backend = check_backend(backend)
     out_path = Path(out_path)
     state_file = state_path_for(out_path)
-    samples_list, requests = _build_all(
-        samples, limit, template=template, mode=mode, reference=reference, swap=swap, fast=fast,
-        max_new_tokens=max_new_tokens, rubric=rubric,
-    )
-    summary = RunSummary(samples=len(samples_list), requests=len(requests), output=str(out_path),
+    batch = as_prepared(samples, settings, limit=limit)
+    requests = batch.requests
+    summary = RunSummary(samples=len(batch), requests=len(requests), output=str(out_path),
                          state=str(state_file))
     with RunLock(state_file, what=out_path.name):
-        _run_locked(requests, engine, out_path, state_file, summary, cache, batch_size, workers, ray_address,
-                    engine_options, progress, resume)
+        _run_locked(requests, backend, out_path, state_file, summary, cache, batch_size, progress, resume)
     summary.wall_s = time.perf_counter() - t0
     logger.info("judged %s", json.dumps(summary.to_dict()))
     return summary
@@ -302,20 +250,16 @@ def run_judge(
 
 def _run_locked(
     requests: list[JudgeRequest],
-    engine: Engine | str,
+    backend: Backend,
     out_path: Path,
     state_file: Path,
     summary: RunSummary,
     cache: ResponseCache | str | Path | bool | None,
     batch_size: int | None,
-    workers: int,
-    ray_address: str | None,
-    engine_options: dict[str, Any] | None,
     progress: bool,
     resume: bool,
 ) -> None:
     """The body of :func:`run_judge`, run while holding the output's lock."""
-    backend, owned = _make_backend(engine, engine_options, workers, ray_address)
     summary.judge = backend.name
     state = RunState(state_file)
     if not resume:
@@ -325,7 +269,7 @@ def _run_locked(
     keys = [r.key for r in requests]
     bar = None
     try:
-        fps = {r.key: fingerprint(backend.name, r.prompt, call_settings(r, backend.settings)) for r in requests}
+        fps = _fingerprints(backend, requests)
         done = state.done(fps)
         summary.resumed = len(done)
         # the output always derives from the state: drop whatever a killed run left half-written
@@ -365,5 +309,3 @@ def _run_locked(
         state.close()
         if response_cache is not None and not isinstance(cache, ResponseCache):
             response_cache.close()
-        if owned:
-            backend.close()

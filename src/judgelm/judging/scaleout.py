@@ -46,7 +46,9 @@ class EngineActor:
 
 
 class RayBackend:
-    """Starts (or joins) Ray, creates the actors and streams batches through them."""
+    """Starts (or joins) Ray, creates the actors and streams batches through them: a
+    :class:`~judgelm.judging.backend.ParallelBackend`, made by ``judgelm judge --workers`` (the edge that
+    resolves the spec) and closed by it."""
 
     def __init__(self, spec: str, options: dict[str, Any], *, workers: int = 0, address: str | None = None,
                  threads_per_worker: int = 1) -> None:
@@ -68,14 +70,23 @@ class RayBackend:
         n = workers or max(1, gpus)
         actor_cls = ray.remote(num_cpus=threads_per_worker, num_gpus=1 if use_gpu else 0)(EngineActor)
         self.actors = [actor_cls.remote(spec, options, threads_per_worker) for _ in range(n)]
-        self.name, self.settings, self.batch_size = ray.get(self.actors[0].describe.remote())
+        self.name, self.settings, self.preferred_batch_size = ray.get(self.actors[0].describe.remote())
         logger.info("ray: %d %s worker(s) running %s", n, "GPU" if use_gpu else "CPU", self.name)
+
+    def generation_settings(self) -> dict[str, Any]:
+        """The replicas' engine settings (part of the cache key), as the first actor reported them."""
+        return dict(self.settings)
 
     def batch_size_for(self, n_pending: int) -> int:
         """Small enough that every actor gets several batches (balance), at most the engine's own size."""
-        return max(1, min(self.batch_size, math.ceil(n_pending / (len(self.actors) * 4))))
+        return max(1, min(self.preferred_batch_size, math.ceil(n_pending / (len(self.actors) * 4))))
 
-    def run(self, batches: list[list[JudgeRequest]]) -> Iterator[tuple[list[JudgeRequest], list[EngineOutput]]]:
+    def judge_batch(self, requests: list[JudgeRequest]) -> list[EngineOutput]:
+        """One batch on whichever actor is free (the runners stream many with :meth:`judge_batches`)."""
+        return next(iter(self.judge_batches([requests])))[1]
+
+    def judge_batches(self, batches: list[list[JudgeRequest]]
+                      ) -> Iterator[tuple[list[JudgeRequest], list[EngineOutput]]]:
         import ray
 
         queue = deque(batches)

@@ -43,10 +43,12 @@ def _rubric_records(samples: Iterable[Any], source: str, template: str, referenc
                     rubric: Any) -> Iterator[dict[str, Any]]:
     """Rubric prompts: one record per sample, order and criterion (``criterion`` names it)."""
     from judgelm.judging.requests import build_rubric_requests, split_key
+    from judgelm.judging.settings import JudgeSettings
 
+    settings = JudgeSettings(template=template, rubric=rubric, reference=reference, both_orders=swap)
     for i, sample in enumerate(samples, start=1):
         try:
-            requests = build_rubric_requests(sample, template=template, rubric=rubric, reference=reference, swap=swap)
+            requests = build_rubric_requests(sample, settings)
         except ValueError as exc:
             raise DataError(source, None, None, f"record {i}: {exc}") from None
         for r in requests:

@@ -25,6 +25,7 @@ def judge_pairs(pairs: Sequence[Sample], path: str | Path, spec: str, *, engine_
     """
     from judgelm.engines import load_engine
     from judgelm.judging.runner import run_judge
+    from judgelm.judging.settings import JudgeSettings
 
     path = Path(path)
     try:
@@ -32,7 +33,7 @@ def judge_pairs(pairs: Sequence[Sample], path: str | Path, spec: str, *, engine_
     except (ValueError, ModuleNotFoundError, OSError) as exc:  # OSError: weights not found
         raise JudgeUnavailable(f"--judge {spec}: {exc}") from None
     try:
-        s = run_judge(list(pairs), engine, path, template=template, swap=swap, cache=cache)
+        s = run_judge(list(pairs), engine, path, JudgeSettings(template=template, both_orders=swap), cache=cache)
     finally:
         engine.close()
     logger.info("judged %d pairs (%d requests, %d engine calls, %d resumed): ok %d, unparsed %d, errors %d",

@@ -30,13 +30,14 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from judgelm.data.errors import DataError
 from judgelm.engines.base import CONTEXT_EXCEEDED, Engine
+from judgelm.judging.settings import JudgeSettings
 from judgelm.schema import Answer, Sample, Turn
 from judgelm.serve.batcher import DynamicBatcher, QueueFull
 from judgelm.serve.completions import Generation, GenTask, HFGenerator, find_model
 from judgelm.serve.jobs import JobStore, JobWorker
 from judgelm.serve.openai_api import build_router
 from judgelm.serve.security import APIKeyMiddleware, BodyLimitMiddleware
-from judgelm.serve.service import JudgeOptions, JudgeService, summarize
+from judgelm.serve.service import JudgeService, summarize
 from judgelm.prompts.prometheus import resolve_template
 from judgelm.prompts.rubric import RubricError, rubric_from_dict
 from judgelm.serve.settings import ServeSettings
@@ -62,8 +63,10 @@ class JudgeBody(BaseModel):
     rubric: dict[str, Any] | None = Field(default=None, description="a rubric, as in a rubric file (criteria, scale, "
                                           "levels, reference): one grade per criterion (prometheus-* templates)")
     use_reference: bool | None = Field(default=None, description="show the reference (default: when one is given)")
-    both_orders: bool = False
-    fast: bool | None = Field(default=None, description="scores only, no explanation")
+    both_orders: bool = Field(default=JudgeSettings.both_orders, description="judge both answer orders "
+                              "(judgelm judge --swap)")
+    fast: bool | None = Field(default=None, description="scores only, no explanation (default: the server's, "
+                              "judgelm serve --fast/--explain, itself the JudgeSettings default: true)")
     max_new_tokens: int | None = Field(default=None, ge=1)
 
     @model_validator(mode="before")
@@ -82,6 +85,34 @@ class JudgeBody(BaseModel):
         answers = [a if isinstance(a, Answer) else Answer(text=a) for a in self.answers]
         return Sample(id=self.id, question=self.question, answers=answers, reference=self.reference,
                       input=self.input, history=self.history)
+
+
+def request_settings(server: ServeSettings, body: JudgeBody | None = None, **query: Any) -> JudgeSettings:
+    """The :class:`JudgeSettings` of one request: the body's fields (``/v1/judge``) or the query's (``/v1/jobs``,
+    the UI) over the server's defaults (``judgelm serve --template/--fast/--max-new-tokens``, themselves
+    JudgeSettings' defaults unless the operator changed them). HTTP 422 names what cannot work."""
+    src: dict[str, Any] = dict(query)
+    rubric = None
+    if body is not None:
+        src.update(template=body.template, mode=body.mode, both_orders=body.both_orders, fast=body.fast,
+                   max_new_tokens=body.max_new_tokens,
+                   reference=body.use_reference if body.use_reference is not None
+                   else (body.to_sample().reference is not None))
+        if body.rubric is not None:
+            try:
+                rubric = rubric_from_dict(body.rubric, source="rubric")
+            except RubricError as exc:
+                raise HTTPException(422, str(exc)) from None
+    template = resolve_template(src.get("template") or (None if rubric else server.template), rubric)
+    max_new = src.get("max_new_tokens") or server.max_new_tokens
+    if max_new and max_new > server.max_new_tokens_limit:
+        raise HTTPException(422, f"max_new_tokens {max_new} exceeds the server limit of "
+                                 f"{server.max_new_tokens_limit} (server option --max-new-tokens-limit)")
+    return JudgeSettings(
+        template=template, mode=src.get("mode"), rubric=rubric,
+        reference=bool(src.get("reference")), both_orders=bool(src.get("both_orders")),
+        fast=server.fast if src.get("fast") is None else bool(src["fast"]), max_new_tokens=max_new,
+    )
 
 
 def _route_label(scope: dict[str, Any]) -> str:
@@ -178,29 +209,8 @@ def create_app(engine: Engine, settings: ServeSettings | None = None) -> FastAPI
     app.state.service = service
     app.state.metrics = metrics
 
-    def options(body: JudgeBody | None = None, **query: Any) -> JudgeOptions:
-        src: dict[str, Any] = dict(query)
-        rubric = None
-        if body is not None:
-            src.update(template=body.template, mode=body.mode, both_orders=body.both_orders, fast=body.fast,
-                       max_new_tokens=body.max_new_tokens,
-                       reference=body.use_reference if body.use_reference is not None
-                       else (body.to_sample().reference is not None))
-            if body.rubric is not None:
-                try:
-                    rubric = rubric_from_dict(body.rubric, source="rubric")
-                except RubricError as exc:
-                    raise HTTPException(422, str(exc)) from None
-        template = resolve_template(src.get("template") or (None if rubric else settings.template), rubric)
-        max_new = src.get("max_new_tokens") or settings.max_new_tokens
-        if max_new and max_new > settings.max_new_tokens_limit:
-            raise HTTPException(422, f"max_new_tokens {max_new} exceeds the server limit of "
-                                     f"{settings.max_new_tokens_limit} (server option --max-new-tokens-limit)")
-        return JudgeOptions(
-            template=template, mode=src.get("mode"), rubric=rubric,
-            reference=bool(src.get("reference")), both_orders=bool(src.get("both_orders")),
-            fast=settings.fast if src.get("fast") is None else bool(src["fast"]), max_new_tokens=max_new,
-        )
+    def options(body: JudgeBody | None = None, **query: Any) -> JudgeSettings:
+        return request_settings(settings, body, **query)
 
     def check_sample(sample: Sample, where: str = "answers") -> None:
         if len(sample.answers) > settings.max_answers:
@@ -236,9 +246,9 @@ def create_app(engine: Engine, settings: ServeSettings | None = None) -> FastAPI
         """Judge one sample (any mode); both presentation orders when ``both_orders`` is set."""
         sample = body.to_sample()
         check_sample(sample)
-        opts = options(body)
+        judge_settings = options(body)
         try:
-            judgements = await service.judge_async(sample, opts)
+            judgements = await service.judge_async(sample, judge_settings)
         except QueueFull:
             raise
         except (ValueError, KeyError) as exc:  # the sample does not fit the template/mode
@@ -251,21 +261,22 @@ def create_app(engine: Engine, settings: ServeSettings | None = None) -> FastAPI
         if overflow and len(overflow) == len(judgements):
             return JSONResponse({"error": {"message": overflow[0], "type": "invalid_request_error",  # type: ignore[return-value]
                                            "code": "context_length_exceeded"}}, status_code=400)
-        return {**summarize(judgements), "options": opts.to_dict(),
+        return {**summarize(judgements), "options": judge_settings.to_dict(),
                 "judgements": [j.model_dump(mode="json") for j in judgements]}
 
     @app.post("/v1/jobs", status_code=201)
     async def create_job(request: Request,
                          template: Literal["judgelm", "pandalm", "prometheus-absolute", "prometheus-relative"] | None = None,
-                         mode: Literal["pair", "single", "multi", "vqa"] | None = None, reference: bool = False,
-                         both_orders: bool = False, fast: bool | None = None, max_new_tokens: int | None = None,
+                         mode: Literal["pair", "single", "multi", "vqa"] | None = None,
+                         reference: bool = JudgeSettings.reference, both_orders: bool = JudgeSettings.both_orders,
+                         fast: bool | None = None, max_new_tokens: int | None = None,
                          format: str | None = None, name: str | None = None,
                          skip_bad: bool = False, map: str | None = None) -> dict[str, Any]:
         """A body (or a multipart ``file`` upload) in any format ``judgelm judge`` reads — JSON array, JSONL,
         CSV, every reader format, ``map`` = a column mapping — becomes a durable job; options are query
         parameters. ``skip_bad``: bad rows are left out and listed under ``rejected`` (file:line: field: cause)."""
-        opts = options(template=template, mode=mode, reference=reference, both_orders=both_orders, fast=fast,
-                       max_new_tokens=max_new_tokens)
+        job_settings = options(template=template, mode=mode, reference=reference, both_orders=both_orders, fast=fast,
+                               max_new_tokens=max_new_tokens)
         ctype = request.headers.get("content-type", "")
         if ctype.startswith("multipart/form-data"):
             form = await request.form()
@@ -292,7 +303,7 @@ def create_app(engine: Engine, settings: ServeSettings | None = None) -> FastAPI
                                      f"{settings.max_job_samples} per job (server option --max-job-samples)")
         for i, s in enumerate(samples):
             check_sample(s, where=f"{filename}: sample {i + 1} (id {s.id!r})")
-        job_id = await anyio.to_thread.run_sync(lambda: store.create(samples, opts, name or filename))
+        job_id = await anyio.to_thread.run_sync(lambda: store.create(samples, job_settings, name or filename))
         worker.wake()
         logger.info("job %s created: %d samples", job_id, len(samples))
         job = store.get(job_id) or {}

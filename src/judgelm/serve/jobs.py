@@ -26,8 +26,9 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from judgelm.judging.settings import JudgeSettings
 from judgelm.schema import Judgement, Sample
-from judgelm.serve.service import JudgeOptions, JudgeService
+from judgelm.serve.service import JudgeService
 from judgelm.storage import connect, transaction
 
 logger = logging.getLogger(__name__)
@@ -41,7 +42,7 @@ CREATE TABLE IF NOT EXISTS jobs (
     total INTEGER NOT NULL,
     done INTEGER NOT NULL DEFAULT 0,
     errors INTEGER NOT NULL DEFAULT 0,
-    options TEXT NOT NULL,
+    options TEXT NOT NULL,           -- the job's JudgeSettings.to_dict() as JSON
     name TEXT,
     error TEXT
 );
@@ -94,14 +95,14 @@ class JobStore:
         finally:
             conn.close()
 
-    def create(self, samples: list[Sample], opts: JudgeOptions, name: str | None = None) -> str:
-        """Store a new job with all its samples; returns its id."""
+    def create(self, samples: list[Sample], settings: JudgeSettings, name: str | None = None) -> str:
+        """Store a new job with all its samples and its settings; returns its id."""
         job_id = uuid.uuid4().hex
         now = time.time()
         with self._db() as db:
             db.execute(
                 "INSERT INTO jobs (id, status, created, updated, total, options, name) VALUES (?,?,?,?,?,?,?)",
-                (job_id, "queued", now, now, len(samples), json.dumps(opts.to_dict()), name),
+                (job_id, "queued", now, now, len(samples), json.dumps(settings.to_dict()), name),
             )
             db.executemany(
                 "INSERT INTO items (job_id, idx, sample) VALUES (?,?,?)",
@@ -315,8 +316,8 @@ class JobWorker:
             elif self.store.remaining(job_id):  # the rest is claimed by other workers
                 self._wake.wait(self.poll_s)
             return
-        opts = JudgeOptions(**job["options"])
-        results = self.service.judge_many([s for _, s in items], opts, background=True)
+        settings = JudgeSettings.from_dict(job["options"])  # a bad row fails the job, naming the field
+        results = self.service.judge_many([s for _, s in items], settings, background=True)
         current = self.store.get(job_id)
         if current is None or current["status"] not in ACTIVE:  # cancelled while judging
             self.store.release(job_id, self.id)

@@ -1,7 +1,7 @@
-"""One judge call as the server sees it: a sample and options in, judgements and a summary out.
+"""One judge call as the server sees it: a sample and :class:`JudgeSettings` in, judgements and a summary out.
 
 Shared by the HTTP handler, the batch-job worker and the web UI so all three judge alike.
-Prompt building and parsing are ``judgelm.judging.runner``'s (build_requests / to_judgement); this
+Prompt building and parsing are ``judgelm.judging``'s (prepare / to_judgement); this
 module only routes the prompts through the dynamic batcher and summarises both orders.
 """
 
@@ -10,42 +10,18 @@ from __future__ import annotations
 import asyncio
 import time
 from concurrent.futures import Future
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from judgelm.engines.base import EngineOutput, JudgeRequest
+from judgelm.judging.prepared import prepare
+from judgelm.judging.settings import JudgeSettings
 from judgelm.schema import Judgement, ParseStatus, Sample, verdict_from_scores
 from judgelm.serve.batcher import DynamicBatcher
 
-if TYPE_CHECKING:
-    from judgelm.prompts.rubric import Rubric
 
-
-@dataclass
-class JudgeOptions:
-    """Per-call judging options (the API's knobs)."""
-
-    template: str = "judgelm"
-    mode: str | None = None  # None: inferred from the sample (judgelm.judging.runner decides)
-    reference: bool = False
-    both_orders: bool = False
-    fast: bool = False
-    max_new_tokens: int | None = None  # None: the runner's default for fast / explained
-    rubric: Rubric | None = None  # prometheus-* templates: the criteria (None: the sample's own rubric)
-
-    def to_dict(self) -> dict[str, Any]:
-        d = dict(self.__dict__)
-        d["rubric"] = None if self.rubric is None else self.rubric.to_dict()
-        return d
-
-
-def build(sample: Sample, opts: JudgeOptions) -> list[JudgeRequest]:
+def build(sample: Sample, settings: JudgeSettings) -> list[JudgeRequest]:
     """The prompts for ``sample``: its original order, plus the reversed one when asked (pair/multi)."""
-    from judgelm.judging.requests import build_requests
-
-    return build_requests(sample, template=opts.template, mode=opts.mode, reference=opts.reference,
-                          swap=opts.both_orders, fast=opts.fast, max_new_tokens=opts.max_new_tokens,
-                          rubric=opts.rubric)
+    return prepare([sample], settings).requests
 
 
 def to_judgements(requests: list[JudgeRequest], outputs: list[EngineOutput], judge_name: str) -> list[Judgement]:
@@ -55,15 +31,15 @@ def to_judgements(requests: list[JudgeRequest], outputs: list[EngineOutput], jud
     return [to_judgement(r, o, judge_name) for r, o in zip(requests, outputs)]
 
 
-def error_judgements(sample: Sample, opts: JudgeOptions, judge_name: str, error: str) -> list[Judgement]:
+def error_judgements(sample: Sample, settings: JudgeSettings, judge_name: str, error: str) -> list[Judgement]:
     """A recorded failure (never a silent tie) when a sample could not be judged at all."""
     return [
         Judgement(
             sample_id=sample.id,
             judge=judge_name,
-            template=opts.template,
-            mode=opts.mode or ("pair" if len(sample.answers) == 2 else "multi"),
-            reference_used=opts.reference,
+            template=settings.template,
+            mode=settings.mode or ("pair" if len(sample.answers) == 2 else "multi"),
+            reference_used=settings.reference,
             order=list(range(len(sample.answers))),
             status=ParseStatus.ERROR,
             error=error,
@@ -148,28 +124,28 @@ class JudgeService:
                 j.latency_s = o.latency_s or elapsed
         return judgements
 
-    async def judge_async(self, sample: Sample, opts: JudgeOptions) -> list[Judgement]:
+    async def judge_async(self, sample: Sample, settings: JudgeSettings) -> list[Judgement]:
         """Judge one sample for an HTTP caller (raises QueueFull when the queue is full)."""
         started = time.perf_counter()
-        requests = build(sample, opts)
+        requests = build(sample, settings)
         futures: list[Future[EngineOutput]] = self.batcher.submit(requests)
         outputs = list(await asyncio.gather(*(asyncio.wrap_future(f) for f in futures)))
         return self._finish(requests, outputs, started)
 
-    def judge_sync(self, sample: Sample, opts: JudgeOptions) -> list[Judgement]:
+    def judge_sync(self, sample: Sample, settings: JudgeSettings) -> list[Judgement]:
         """Judge one sample from a worker thread as an interactive caller (may raise QueueFull)."""
         started = time.perf_counter()
-        requests = build(sample, opts)
+        requests = build(sample, settings)
         return self._finish(requests, self.batcher.judge(requests, background=False), started)
 
-    def judge_many(self, samples: list[Sample], opts: JudgeOptions, *, background: bool = True
+    def judge_many(self, samples: list[Sample], settings: JudgeSettings, *, background: bool = True
                    ) -> list[list[Judgement]]:
         """Judge samples from a worker thread; a sample that cannot be prompted gets an error record."""
         started = time.perf_counter()
         plans: list[list[JudgeRequest] | str] = []
         for s in samples:
             try:
-                plans.append(build(s, opts))
+                plans.append(build(s, settings))
             except Exception as exc:  # bad sample for this template/mode: recorded, not fatal
                 plans.append(f"{type(exc).__name__}: {exc}")
         flat = [r for p in plans if isinstance(p, list) for r in p]
@@ -181,7 +157,7 @@ class JudgeService:
         pos = 0
         for s, plan in zip(samples, plans):
             if isinstance(plan, str):
-                results.append(error_judgements(s, opts, self.judge_name, plan))
+                results.append(error_judgements(s, settings, self.judge_name, plan))
                 continue
             results.append(self._finish(plan, outputs[pos:pos + len(plan)], started))
             pos += len(plan)

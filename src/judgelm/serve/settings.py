@@ -6,6 +6,8 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from judgelm.judging.settings import JudgeSettings
+
 #: environment variable holding comma-separated API keys (used when --api-key is not given)
 API_KEY_ENV = "JUDGELM_API_KEYS"
 
@@ -18,10 +20,11 @@ class ServeSettings:
     port: int = 8000
     #: accepted API keys; empty = no authentication
     api_keys: list[str] = field(default_factory=list)
-    #: judging defaults (a request may override per call)
-    template: str = "judgelm"
-    fast: bool = False  # the API returns explanations unless asked for scores only
-    max_new_tokens: int | None = None  # None: judgelm.judging.runner's default (16 fast, 512 explained)
+    #: judging defaults for requests that do not say (a request may override per call): JudgeSettings' own,
+    #: the same as ``judgelm judge``'s, unless the operator changes them (``judgelm serve --explain`` …)
+    template: str = JudgeSettings.template
+    fast: bool = JudgeSettings.fast  # scores only unless a request (or the operator) asks for explanations
+    max_new_tokens: int | None = JudgeSettings.max_new_tokens  # None: 16 fast, 512 explained
     #: limits
     max_body_bytes: int = 1_000_000  # JSON requests (413 above)
     max_upload_bytes: int = 50_000_000  # JSONL job bodies/uploads (413 above)

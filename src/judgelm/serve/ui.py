@@ -15,11 +15,12 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from judgelm.judging.settings import JudgeSettings
 from judgelm.schema import Answer, Judgement, ParseStatus, Sample, Turn
 from judgelm.serve.batcher import QueueFull
 from judgelm.serve.jobs import JobStore, JobWorker
 from judgelm.serve.security import key_matches
-from judgelm.serve.service import JudgeOptions, JudgeService, summarize
+from judgelm.serve.service import JudgeService, summarize
 from judgelm.serve.settings import ServeSettings
 from judgelm.serve.uploads import parse_upload
 
@@ -87,7 +88,7 @@ def _parse_turns(text: str) -> list[Turn]:
 
 
 def mount_ui(app: Any, service: JudgeService, store: JobStore, worker: JobWorker, settings: ServeSettings,
-             options: Callable[..., JudgeOptions]) -> None:
+             options: Callable[..., JudgeSettings]) -> None:
     """Build the gradio Blocks and mount them on ``app`` at /ui."""
     os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
     import gradio as gr
@@ -96,10 +97,10 @@ def mount_ui(app: Any, service: JudgeService, store: JobStore, worker: JobWorker
 
     def run(sample: Sample, **opt: Any) -> tuple[dict[str, Any], list[Judgement]]:
         try:
-            opts = options(**opt)
+            judge_settings = options(**opt)
             if len(sample.answers) > settings.max_answers:
                 raise gr.Error(f"{len(sample.answers)} answers exceed the limit of {settings.max_answers}")
-            judgements = service.judge_sync(sample, opts)
+            judgements = service.judge_sync(sample, judge_settings)
         except QueueFull as exc:
             raise gr.Error(f"The judge is busy: {exc}") from None
         except gr.Error:
