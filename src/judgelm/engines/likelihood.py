@@ -14,8 +14,7 @@ Efficiency, because every pair on every set goes through this:
 * only answer positions go through the vocabulary projection (the largest single matmul of a
   small model), in float32;
 * each context (system prompt, question) runs once and its keys/values are shared by every answer
-  scored after it (the unconditional context is the same for every answer); contexts of one padded
-  width run their prefix passes together;
+  scored after it (the unconditional context is the same for every answer);
 * answers of several contexts batch together (one GEMM per layer over all of them; one vocabulary
   GEMM per slice of positions), each after its own context's keys/values. Every sequence is
   right-padded to a width set by its own length (:func:`judgelm.engines.batching.padded_width`;
@@ -157,9 +156,9 @@ class LikelihoodScorer:
         return [self.cache[k] for k in items]
 
     def _score_new(self, keys: list[tuple[Messages, str]], progress: bool) -> None:
-        """Score ``keys``: contexts of one padded width run their prefix passes together (a chunk at a
-        time), then the chunk's answers run over those keys/values, batched by answer width across
-        the chunk's contexts, so each context's prefix runs once and batches stay large."""
+        """Score ``keys``: contexts of one padded width are taken a chunk at a time (each context's prefix
+        runs once), then the chunk's answers run over those keys/values, batched by answer width across
+        the chunk's contexts, so batches stay large."""
         ctx_ids: dict[Messages, list[int]] = {}
         by_ctx: dict[Messages, list[int]] = {}
         answers: list[tuple[list[int], bool]] = []
@@ -202,20 +201,31 @@ class LikelihoodScorer:
             bar.close()
 
     def _prefix(self, contexts: list[list[int]], width: int) -> tuple[Any, Any, list[int]]:
-        """One pass over contexts right-padded to ``width``: (hidden state at each context's last
-        token, their keys/values, their lengths)."""
+        """Each context right-padded to ``width`` and run on its own (a pass's rounding must not depend on
+        which other contexts are scored: GEMMs split work by their row count), then stacked: (hidden
+        state at each context's last token, their keys/values, their lengths)."""
+        import copy
+
         import torch
 
-        ids = torch.full((len(contexts), width), self.pad_id, dtype=torch.long)
-        mask = torch.zeros((len(contexts), width), dtype=torch.long)
-        for r, ctx in enumerate(contexts):
-            ids[r, : len(ctx)] = torch.tensor(ctx, dtype=torch.long)
-            mask[r, : len(ctx)] = 1
         dev = self.lm.device
+        lasts, caches = [], []
         with torch.inference_mode():
-            out = self.lm.model.base_model(input_ids=ids.to(dev), attention_mask=mask.to(dev), use_cache=True)
-            cache = getattr(out, "cache", None) or out.past_key_values
-            last = torch.stack([out.last_hidden_state[r, len(ctx) - 1] for r, ctx in enumerate(contexts)])
+            for ctx in contexts:
+                ids = torch.full((1, width), self.pad_id, dtype=torch.long)
+                ids[0, : len(ctx)] = torch.tensor(ctx, dtype=torch.long)
+                mask = torch.zeros((1, width), dtype=torch.long)
+                mask[0, : len(ctx)] = 1
+                out = self.lm.model.base_model(input_ids=ids.to(dev), attention_mask=mask.to(dev), use_cache=True)
+                caches.append(getattr(out, "cache", None) or out.past_key_values)
+                lasts.append(out.last_hidden_state[0, len(ctx) - 1])
+            cache = copy.copy(caches[0])
+            cache.layers = [copy.copy(layer) for layer in caches[0].layers]
+            if len(caches) > 1:
+                for i, layer in enumerate(cache.layers):
+                    layer.keys = torch.cat([c.layers[i].keys for c in caches], 0)
+                    layer.values = torch.cat([c.layers[i].values for c in caches], 0)
+            last = torch.stack(lasts)
         real = sum(len(c) for c in contexts)
         self.tokens_scored += real
         self.padded_tokens += len(contexts) * width
