@@ -11,6 +11,7 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 import subprocess
 import sys
@@ -245,3 +246,30 @@ def test_docs_example_engine_grades_a_rubric_and_reports_errors(length_judge: An
         failed = judge.judge_many(pairs, template="pandalm")
     assert [j.status for j in failed] == [ParseStatus.ERROR] * 2
     assert failed[0].error == "the length judge writes JudgeLM scores only"
+
+
+def test_an_installed_engine_reaches_the_command_line(tmp_path: Path) -> None:
+    """The docs' engine in a package declaring the ``judgelm.engines`` entry point: ``--judge length:50``
+    on the real command line, without any registration in judgelm's own code."""
+    text = (REPO / "docs" / "engines.md").read_text(encoding="utf-8")
+    code = re.search(r"```python\n(.*?)```", text.split("\n## Adding an engine\n", 1)[1], re.S).group(1)  # type: ignore[union-attr]
+    site = tmp_path / "site"
+    (site / "judgelm_length-0.1.dist-info").mkdir(parents=True)
+    (site / "my_length_judge.py").write_text(code, encoding="utf-8")
+    (site / "judgelm_length-0.1.dist-info" / "METADATA").write_text(
+        "Metadata-Version: 2.1\nName: judgelm-length\nVersion: 0.1\n", encoding="utf-8")
+    (site / "judgelm_length-0.1.dist-info" / "entry_points.txt").write_text(
+        "[judgelm.engines]\nlength = my_length_judge:LengthJudge\n", encoding="utf-8")
+    out = tmp_path / "out.jsonl"
+    env = {**os.environ, "PYTHONPATH": f"{site}{os.pathsep}{REPO / 'src'}",
+           "JUDGELM_CACHE": str(tmp_path / "cache")}
+    done = subprocess.run([sys.executable, "-m", "judgelm.cli", "judge", str(EXAMPLES / "pairs.jsonl"), "-o", str(out),
+                           "--judge", "length:50", "--swap", "--no-progress"],
+                          cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    rows = [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines()]
+    assert len(rows) == 12 and {r["judge"] for r in rows} == {"length:50"} and {r["status"] for r in rows} == {"ok"}
+    unknown = subprocess.run([sys.executable, "-m", "judgelm.cli", "judge", str(EXAMPLES / "pairs.jsonl"), "-o",
+                              str(out), "--judge", "lenght:50"], cwd=tmp_path, env=env, capture_output=True, text=True,
+                             timeout=120)
+    assert unknown.returncode == 2 and "unknown judge spec 'lenght:50'" in unknown.stderr

@@ -26,12 +26,26 @@ ENGINES: dict[str, str | type[Engine]] = {
 BUILT_IN = tuple(ENGINES)
 
 DEFAULT_JUDGE = "mini"
+#: the entry-point group through which an installed package adds engine kinds (name = kind, value = "module:Class")
+ENTRY_POINT_GROUP = "judgelm.engines"
+
+
+def _installed(kind: str) -> bool:
+    """Register ``kind`` from an installed package's ``judgelm.engines`` entry point — how an engine of
+    one's own reaches the command line (``judgelm judge --judge kind:...``); False when none declares it.
+    Looked up only for a kind not registered yet, so the built-in kinds never pay for the scan."""
+    from importlib.metadata import entry_points
+
+    found = [ep for ep in entry_points(group=ENTRY_POINT_GROUP) if ep.name == kind and kind not in BUILT_IN]
+    if found:
+        ENGINES[kind] = found[0].value
+    return bool(found)
 
 
 def parse_spec(spec: str) -> tuple[str, str]:
     """Split "kind:target" ("mini" alone is allowed); raise ValueError naming known kinds."""
     kind, _, target = spec.partition(":")
-    if kind not in ENGINES:
+    if kind not in ENGINES and not _installed(kind):
         raise ValueError(f"unknown judge spec {spec!r}: expected one of {', '.join(k + ':...' for k in ENGINES)}")
     return kind, target
 
@@ -68,5 +82,5 @@ def load_engine(spec: str = DEFAULT_JUDGE, **options: Any) -> Engine:
     return engine_class(kind)(target, **options)
 
 
-__all__ = ["BUILT_IN", "DEFAULT_JUDGE", "ENGINES", "Engine", "EngineOutput", "JudgeRequest", "engine_class",
+__all__ = ["BUILT_IN", "DEFAULT_JUDGE", "ENGINES", "ENTRY_POINT_GROUP", "Engine", "EngineOutput", "JudgeRequest", "engine_class",
            "load_engine", "parse_spec", "register_engine"]
