@@ -20,7 +20,7 @@ def test_completions_send_the_hf_engines_token_ids(tiny_llama: Path) -> None:
     engine = load_engine(f"openai:{tiny_llama}", api_base="http://127.0.0.1:9/v1", api="completions")
     ids = engine.encoder.encode(PROMPT)
     assert ids == prompt_token_ids(tok, PROMPT) and ids[0] == tok.bos_token_id
-    assert engine.generation_settings["prompt"].startswith("token ids")  # another cache key than the text's
+    assert engine.generation_settings()["prompt"].startswith("token ids")  # another cache key than the text's
 
 
 def test_text_mode_puts_the_bos_text_first_only_where_the_tokenizer_adds_none(tiny_llama: Path) -> None:
@@ -38,6 +38,6 @@ def test_text_mode_puts_the_bos_text_first_only_where_the_tokenizer_adds_none(ti
 def test_no_local_tokenizer_means_the_text_as_it_is() -> None:
     assert prompt_encoder("gpt-4o", "auto") is None and prompt_encoder("x", "none") is None
     engine = load_engine("openai:tiny", api_base="http://127.0.0.1:9/v1", api="completions")
-    assert engine.encoder is None and "prompt" not in engine.generation_settings
+    assert engine.encoder is None and "prompt" not in engine.generation_settings()
     chat = load_engine("openai:tiny", api_base="http://127.0.0.1:9/v1", api="chat", tokenizer="whatever")
     assert chat.encoder is None  # the chat route: the server applies its chat template

@@ -116,6 +116,9 @@ def test_a_stage_past_its_budget_is_stopped(tmp_path: Path) -> None:
         def judge_batch(self, requests):  # noqa: ANN001, ANN201
             time.sleep(5)
 
+        def generation_settings(self):  # noqa: ANN201
+            return {}
+
     report = record.Report(tmp_path / "f.json", {})
     old, record.GRACE_S = record.GRACE_S, 0.0
     try:

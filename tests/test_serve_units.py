@@ -55,6 +55,9 @@ class _Recording(Engine):
         self.calls.append(len(requests))
         return self.inner.judge_batch(requests)
 
+    def generation_settings(self) -> dict[str, str]:
+        return {}  # as before the contract: no decoding attributes of its own
+
 
 @pytest.fixture(scope="module")
 def hf_engine(tiny_llama: Path):

@@ -85,7 +85,7 @@ def test_openai_engine_on_vllm_server_gives_hf_verdicts(route: str, vllm_server:
     engine = load_engine(f"openai:{judge_dir}", api_base=vllm_server, concurrency=4, **options)
     if route != "chat":
         assert engine.encoder is not None and engine.encoder.chat_template is True
-        assert engine.generation_settings["prompt"].startswith("token ids" if route == "completions-ids" else "text")
+        assert engine.generation_settings()["prompt"].startswith("token ids" if route == "completions-ids" else "text")
     samples = read_input(EXAMPLES).samples
     summary = run_judge(samples, engine, tmp_path / "out.jsonl",
                         JudgeSettings(both_orders=True, fast=True, max_new_tokens=MAX_NEW_TOKENS), cache=False, resume=False)

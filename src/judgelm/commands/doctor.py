@@ -40,8 +40,8 @@ def _version(package: str) -> str | None:
 
 def report() -> list[tuple[str, str]]:
     """(topic, finding) rows; nothing here loads a model or touches the network."""
-    from judgelm.engines import ENGINES
-    from judgelm.engines.specs import PACKAGES, cached_models, hub_offline
+    from judgelm.engines import ENGINES, engine_class
+    from judgelm.engines.specs import cached_models, hub_offline
     from judgelm.data.paths import cache_root
 
     rows = [("judgelm", f"{_version('judgelm') or 'source tree'} ({Path(__file__).resolve().parents[1]})"),
@@ -60,7 +60,7 @@ def report() -> list[tuple[str, str]]:
         gpus = [torch.cuda.get_device_name(i) for i in range(torch.cuda.device_count())] if torch.cuda.is_available() else []
         rows.append(("gpus", ", ".join(gpus) if gpus else "none (CUDA not available)"))
     for kind in ENGINES:
-        need = PACKAGES.get(kind, ("torch", ""))[0]
+        need = (engine_class(kind).requires or ("torch", ""))[0]
         ok = importlib.util.find_spec(need) is not None
         rows.append((f"engine {kind}", "available" if ok else f"not available ({need} not installed)"))
     for package, what in EXTRAS.items():

@@ -24,16 +24,12 @@ class ApiChoice(str, Enum):
 
 
 def engine_options(kind: str, **opts: Any) -> dict[str, Any]:
-    """The CLI options that concern engine ``kind`` (unset ones left to the engine's defaults)."""
-    per_kind = {
-        "openai": ("api_base", "api_key_env", "api", "concurrency", "timeout_s", "max_retries", "budget_usd",
-                   "price_in", "price_out"),
-        "hf": ("dtype", "device"),
-        "smol": ("dtype", "device"),
-        "lm": ("dtype", "device"),
-        "vllm": ("dtype",),
-    }
-    return {k: v for k, v in opts.items() if k in per_kind.get(kind, ()) and v is not None}
+    """The CLI options that concern engine ``kind`` — those its class declares
+    (:attr:`judgelm.engines.base.Engine.cli_options`) — unset ones left to the engine's defaults."""
+    from judgelm.engines import engine_class
+
+    wanted = engine_class(kind).cli_options
+    return {k: v for k, v in opts.items() if k in wanted and v is not None}
 
 
 def checked_spec(spec: str, flag: str = "--judge") -> tuple[str, str]:

@@ -1,16 +1,23 @@
-"""The one interface every judging engine implements (hf, vllm, openai, mini).
+"""The one interface every judging engine implements (hf, vllm, openai, mini, lm, smol, and yours).
 
 An engine turns a batch of :class:`JudgeRequest` into :class:`EngineOutput` — raw text
 plus whatever the engine knows beyond text (scores read from token probabilities,
 a confidence, token usage, cost). Parsing text into verdicts is *not* the engine's job:
 ``judgelm.judging.runner`` does it with ``judgelm.prompts.parsing``, so all engines are judged alike.
+
+The contract (docs/engines.md, "Adding an engine"): :meth:`Engine.judge_batch` and
+:meth:`Engine.generation_settings` are required; the class attributes say, before anything is
+loaded, what the command line may hand the engine (:attr:`Engine.cli_options`) and what its spec
+needs (:attr:`Engine.needs_target`, :attr:`Engine.loads_model`, :attr:`Engine.requires`) — so engine
+modules stay cheap to import (torch and clients inside functions) and ``judgelm.engines.specs``
+checks a spec offline in well under a second.
 """
 
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from judgelm.schema import Sample
 
@@ -52,16 +59,36 @@ class EngineOutput:
 
 
 class Engine(ABC):
-    """A judge backend. Engines are created once and reused across batches."""
+    """A judge backend. Engines are created once and reused across batches; a registered engine is
+    made as ``cls(target, **options)`` from the spec ``"kind:target"`` (:func:`judgelm.engines.load_engine`)."""
 
-    #: short identifier recorded in every judgement, e.g. "hf:BAAI/JudgeLM-7B-v1.0"
+    #: short identifier recorded in every judgement, e.g. "hf:BAAI/JudgeLM-7B-v1.0" (part of the cache key)
     name: str = "engine"
     #: how many requests the caller should hand over at once (engines batch internally)
     preferred_batch_size: int = 64
+    #: the constructor keywords that the commands' shared flags may set (``--api-base`` → ``api_base``,
+    #: ``--dtype`` → ``dtype``, …: judgelm.commands.options.engine_options); a flag not named here is
+    #: not passed to this engine. ``-O KEY=VALUE`` reaches every keyword regardless.
+    cli_options: ClassVar[tuple[str, ...]] = ()
+    #: whether the spec needs a target after the colon (``hf:ID``), checked before loading
+    needs_target: ClassVar[bool] = False
+    #: whether the target names model weights (folder, hub id, GGUF, named base) checked offline before loading
+    loads_model: ClassVar[bool] = False
+    #: an optional package the engine cannot work without, and how to get it: ``(package, how)``
+    requires: ClassVar[tuple[str, str] | None] = None
 
     @abstractmethod
     def judge_batch(self, requests: list[JudgeRequest]) -> list[EngineOutput]:
-        """Judge ``requests``; return one output per request, in the same order."""
+        """Judge ``requests``; return one output per request, in the same order. A request the engine
+        cannot judge gets ``EngineOutput(text="", error=...)`` (recorded, retried by the next run);
+        an exception fails the whole batch the same way."""
+
+    @abstractmethod
+    def generation_settings(self) -> dict[str, Any]:
+        """Everything besides :attr:`name` and the prompt that changes this engine's output (dtype,
+        decoding knobs, the server, …): part of the response-cache and resume key, so a run resumed
+        with other settings does not reuse outputs made with these. JSON-able values; keep the dict
+        stable across versions, or every cached run misses its cache."""
 
     def close(self) -> None:
         """Release models, sessions and threads."""

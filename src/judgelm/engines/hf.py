@@ -23,7 +23,7 @@ from __future__ import annotations
 import logging
 import time
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, ClassVar
 
 from judgelm.engines.base import (
     Engine,
@@ -115,6 +115,9 @@ class HFEngine(Engine):
     """
 
     preferred_batch_size = 256
+    cli_options: ClassVar[tuple[str, ...]] = ("dtype", "device")
+    needs_target: ClassVar[bool] = True
+    loads_model: ClassVar[bool] = True
 
     def __init__(
         self,
@@ -168,6 +171,16 @@ class HFEngine(Engine):
         self.stats = EngineStats()
         logger.info("hf engine %s on %s (%s), %.1fM parameters", target, self.device, self.dtype,
                     self.model.num_parameters() / 1e6)
+
+    def generation_settings(self) -> dict[str, Any]:
+        """What changes the output (part of the cache and resume key), as strings: the form the keys of
+        earlier runs were written with, so resuming them still finds their cache. (``chat_template`` is
+        not among them: adding it now would orphan those caches.)"""
+        return {k: str(v) for k, v in (("dtype", self.dtype), ("num_beams", self.num_beams),
+                                       ("repetition_penalty", self.repetition_penalty),
+                                       ("fast_max_new_tokens", self.fast_max_new_tokens),
+                                       ("min_new_tokens", self.min_new_tokens),
+                                       ("batch_invariant", self.batch_invariant))}
 
     # ------------------------------------------------------------------ setup
     def _token_texts(self) -> list[str]:

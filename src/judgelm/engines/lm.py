@@ -23,7 +23,7 @@ import logging
 import math
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 from judgelm.engines.base import Engine, EngineOutput, JudgeRequest
 
@@ -49,6 +49,7 @@ class LMEngine(Engine):
     """LM likelihood evidence + mini + length, read by a trained head (see the module docstring)."""
 
     preferred_batch_size = 256
+    cli_options: ClassVar[tuple[str, ...]] = ("dtype", "device")
 
     def __init__(self, target: str = "", *, model: str | None = None, dtype: str | None = None, device: str = "auto",
                  max_answer_tokens: int | None = None, threads: int | None = None, ties: bool = True,

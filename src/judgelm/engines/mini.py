@@ -63,6 +63,8 @@ class MiniEngine(Engine):
     """Frozen MiniLM features + a small trained head; order-invariant, CPU-only."""
 
     preferred_batch_size = 256
+    #: no shared CLI flag concerns mini (``--no-ties`` sets ``ties`` itself; -O reaches ``encoder``, ``threads``)
+    cli_options = ()
 
     def __init__(self, target: str = "", encoder: str | None = None, threads: int | None = None, ties: bool = True, **opts: Any) -> None:
         from judgelm.mini.scorer import MiniJudge

@@ -27,7 +27,7 @@ import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 from judgelm.engines.base import Engine, EngineOutput, JudgeRequest
 
@@ -132,6 +132,11 @@ class OpenAIEngine(Engine):
     none (for servers that take no token ids).
     """
 
+    cli_options: ClassVar[tuple[str, ...]] = ("api_base", "api_key_env", "api", "concurrency", "timeout_s",
+                                              "max_retries", "budget_usd", "price_in", "price_out")
+    needs_target: ClassVar[bool] = True
+    requires: ClassVar[tuple[str, str] | None] = ("openai", "pip install openai")
+
     def __init__(
         self,
         target: str,
@@ -182,7 +187,6 @@ class OpenAIEngine(Engine):
 
     # -- identity --------------------------------------------------------------------------------
 
-    @property
     def generation_settings(self) -> dict[str, Any]:
         """What identifies the answer (part of the cache and resume key), never the API key.
 

@@ -14,7 +14,7 @@ figures; training a useful one is GPU-scale work). Bare ``--judge smol`` says so
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 from judgelm.engines.hf import HFEngine
 
@@ -46,6 +46,11 @@ class SmolEngine(HFEngine):
     in ``extra["orders"]`` (``presented`` / ``mirrored``, mirrored mapped back to the presented order).
     """
 
+    cli_options: ClassVar[tuple[str, ...]] = ("dtype", "device")
+    #: ``smol:PATH`` names an adapter folder; bare ``smol`` is refused by the engine itself (NO_SHIPPED_ADAPTER)
+    needs_target: ClassVar[bool] = False
+    loads_model: ClassVar[bool] = False
+
     def __init__(self, target: str = "", *, balanced: bool = True, **options: Any) -> None:
         options.setdefault("chat_template", True)
         super().__init__(str(Path(target) if target else asset_dir()), **options)
@@ -53,6 +58,11 @@ class SmolEngine(HFEngine):
         self.balanced = bool(balanced)
         if not self.balanced:
             self.name += "(one-order)"
+
+    def generation_settings(self) -> dict[str, Any]:
+        """The hf engine's settings; ``balanced`` is not among them because it is in :attr:`name`
+        (``smol:PATH(one-order)``), which the cache key holds too."""
+        return super().generation_settings()
 
     def judge_batch(self, requests):  # noqa: ANN001
         if not self.balanced:

@@ -17,17 +17,12 @@ import os
 import re
 from pathlib import Path
 
-from judgelm.engines import ENGINES, parse_spec
+from judgelm.engines import ENGINES, engine_class, parse_spec
 
 log = logging.getLogger(__name__)
 
-#: engine kinds that load model weights from ``TARGET`` (a folder, a hub id, a GGUF file, a named base)
-MODEL_KINDS = ("hf", "vllm")
-#: engine kinds that need a ``TARGET`` after the colon
-NEEDS_TARGET = ("hf", "vllm", "openai")
-#: the Python package each optional engine needs, and how to get it
-PACKAGES = {"vllm": ("vllm", "pip install 'judgelm[vllm]' (Linux with a CUDA GPU)"),
-            "openai": ("openai", "pip install openai")}
+# What each engine kind needs is declared on its class (judgelm.engines.base.Engine: needs_target,
+# loads_model, requires); engine_class imports only the engine's own light module.
 
 
 class SpecError(ValueError):
@@ -41,7 +36,7 @@ def nearest(value: str, candidates: list[str], n: int = 3) -> str:
 
 
 def _kinds() -> list[str]:
-    return [f"{k}:" if k in NEEDS_TARGET else k for k in ENGINES]
+    return [f"{k}:" if engine_class(k).needs_target else k for k in ENGINES]
 
 
 _HUB_ID = re.compile(r"^[A-Za-z0-9][\w.-]*(/[A-Za-z0-9][\w.-]*)?$")
@@ -149,13 +144,14 @@ def check_spec(spec: str) -> tuple[str, str]:
             close = f"; a model needs its engine: openai:{spec} or hf:OWNER/{spec}"
         raise SpecError(f"unknown judge spec {spec!r}{close}; "
                         f"known: {', '.join(_kinds())} (e.g. hf:BAAI/JudgeLM-7B-v1.0, openai:gpt-4o)") from None
-    if kind in NEEDS_TARGET and not target:
+    engine = engine_class(kind)
+    if engine.needs_target and not target:
         raise SpecError(f"{spec!r} needs a target: {kind}:MODEL (e.g. hf:BAAI/JudgeLM-7B-v1.0, openai:gpt-4o)")
-    if kind in PACKAGES:
-        package, how = PACKAGES[kind]
+    if engine.requires is not None:
+        package, how = engine.requires
         if importlib.util.find_spec(package) is None:
             raise SpecError(f"{spec}: the {kind} engine needs the {package!r} package, not installed here: {how}; "
                             "or judge with hf:MODEL on this machine")
-    if kind in MODEL_KINDS:
+    if engine.loads_model:
         _check_model(spec, target)
     return kind, target

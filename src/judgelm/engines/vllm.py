@@ -17,7 +17,7 @@ import math
 import os
 import time
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, ClassVar
 
 from judgelm.engines.base import Engine, EngineOutput, JudgeRequest, context_error
 from judgelm.engines.confidence import (
@@ -143,6 +143,10 @@ class VLLMEngine(Engine):
     to ``vllm.LLM`` unchanged."""
 
     preferred_batch_size = 1024
+    cli_options: ClassVar[tuple[str, ...]] = ("dtype",)
+    needs_target: ClassVar[bool] = True
+    loads_model: ClassVar[bool] = True
+    requires: ClassVar[tuple[str, str] | None] = ("vllm", "pip install 'judgelm[vllm]' (Linux with a CUDA GPU)")
 
     def __init__(self, target: str, *, tensor_parallel_size: int = 1, dtype: str = "auto", logprobs: int = 20,
                  fast_max_new_tokens: int | None = None, repetition_penalty: float = 1.0,
@@ -184,7 +188,6 @@ class VLLMEngine(Engine):
         self.max_context = getattr(getattr(self.llm.llm_engine, "model_config", None), "max_model_len", None)
         self.chat_template = trained_with_chat_template(target) if chat_template == "auto" else bool(chat_template)
 
-    @property
     def generation_settings(self) -> dict[str, Any]:
         """What changes the output (part of the cache and resume key)."""
         return {"dtype": self.settings["dtype"], "chat_template": self.chat_template, "logprobs": self.logprobs,

@@ -259,17 +259,9 @@ def _parsed_judgement(request: JudgeRequest, output: EngineOutput, base: dict[st
 
 
 def engine_settings(engine: Engine) -> dict[str, Any]:
-    """Generation settings that change an engine's output (part of the cache key)."""
-    settings = getattr(engine, "generation_settings", None)
-    if callable(settings):
-        settings = settings()
-    if settings is None:  # engines without the attribute: the decoding knobs they commonly expose
-        settings = {k: str(getattr(engine, k)) for k in _DECODING_ATTRS if hasattr(engine, k)}
-    return dict(settings)
-
-
-_DECODING_ATTRS = ("dtype", "num_beams", "repetition_penalty", "temperature", "fast_max_new_tokens",
-                   "min_new_tokens", "batch_invariant")
+    """Generation settings that change an engine's output (part of the cache key): the engine says
+    (:meth:`Engine.generation_settings`); a copy, so the caller may not change the engine's own dict."""
+    return dict(engine.generation_settings())
 
 
 def safe_judge_batch(engine: Backend, batch: list[JudgeRequest]) -> list[EngineOutput]:
