@@ -96,7 +96,7 @@ class GuaranteedResult:
     """A cascade run under a guarantee: the plan, the merged verdicts of the deployed samples, costs."""
 
     merged: list[Judgement]
-    plan: Any  # judgelm.cascade.guarantee.Plan
+    plan: Any  # judgelm.cascade.escalation_plan.Plan
     plans_tried: dict[str, Any]
     stage_of: dict[str, int]  # deployed sample → deciding stage (1-based; 0 = undecided, "kept")
     ledgers: list[StageLedger]  # deployed part
