@@ -139,7 +139,7 @@ def test_guarantee_holds_on_held_back_prompts_over_200_splits(shared_data, mini_
     delta 0.1, at most half escalated; confidence = agreement of the built-in judge with the
     recorded PandaLM-7B (the local LM judge, one vote). The comparisons use 200 splits."""
     from judgelm.cascade.guaranteed_run import StageSource
-    from judgelm.cascade.guarantee_study import format_study, guarantee_study
+    from judgelm.cascade.split_study import format_study, guarantee_study
     from judgelm.data import read_samples
 
     p = shared_data / "pandalm"

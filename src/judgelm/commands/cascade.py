@@ -76,7 +76,7 @@ def _guaranteed(a: dict[str, Any]) -> None:
     """``--guarantee``: calibrate every stage's threshold with a finite-sample guarantee, then run."""
     from judgelm.cascade.guaranteed_run import run_guaranteed, write_guaranteed
     from judgelm.cascade.guaranteed_report import describe_guarantee
-    from judgelm.cascade.guarantee_study import format_study, guarantee_study
+    from judgelm.cascade.split_study import format_study, guarantee_study
     from judgelm.data.intake import read_input
     from judgelm.engines import DEFAULT_JUDGE
 

@@ -1,7 +1,9 @@
 """The evaluation report: one self-contained HTML page (inline images, no external assets).
 
-``write_report(evaluation, out_dir)`` → ``out_dir/index.html``. Plots are drawn with matplotlib's
-Agg backend (:mod:`judgelm.report.eval_figures`), the page is assembled in :mod:`judgelm.report.eval_page`.
+``write_report(evaluation, out_dir)`` → ``out_dir/index.html``. The evaluation report's figures are
+drawn with matplotlib's Agg backend (:mod:`judgelm.report.eval_figures`), its page is assembled in
+:mod:`judgelm.report.eval_page`. Every report (eval, cascade, rank) shares one style:
+:mod:`judgelm.report.page_style` (HTML pieces) and :mod:`judgelm.report.figure_style` (figures).
 """
 
 from judgelm.report.eval_page import render_html, write_report
