@@ -1,4 +1,4 @@
-"""What a cascade run produced: per-stage cost ledger and the result object the runner returns and the report shows."""
+"""What a cascade run produced: per-stage cost ledger and the result objects the runs return (two-stage and guaranteed) and their reports show."""
 
 from __future__ import annotations
 
