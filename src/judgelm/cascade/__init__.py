@@ -18,7 +18,8 @@ if TYPE_CHECKING:
     from judgelm.cascade.split_study import guarantee_study
     from judgelm.cascade.two_stage import run_cascade, write_outputs
 
-#: public name → the module that holds it, imported on first use (numpy, scipy and scikit-learn load with the run, not with the package)
+#: public name → the module that holds it, imported on first use (numpy, scipy and scikit-learn load with
+#: the run, not with the package)
 _EXPORTS: dict[str, str] = {
     "run_cascade": "judgelm.cascade.two_stage",
     "write_outputs": "judgelm.cascade.two_stage",

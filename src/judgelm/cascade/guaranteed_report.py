@@ -1,6 +1,7 @@
-"""The report of a guaranteed cascade run (:mod:`judgelm.cascade.guaranteed_run`) (shared report style): what is guaranteed, the
-escalation plan with each stage's coverage, the cost saved against the strong judge alone, what
-gold says on the deployed samples, the split study, and the agreement-vs-escalated curve."""
+"""The report of a guaranteed cascade run (:mod:`judgelm.cascade.guaranteed_run`), in the shared
+report style: what is guaranteed, the escalation plan with each stage's coverage, the cost saved
+against the strong judge alone, what gold says on the deployed samples, the split study, and the
+agreement-vs-escalated curve."""
 
 from __future__ import annotations
 

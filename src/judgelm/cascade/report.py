@@ -8,7 +8,16 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from judgelm.report.figure_style import ACCENT, INK, MUTED, legend_outside, new_figure, save_png, style_axes, to_data_uri
+from judgelm.report.figure_style import (
+    ACCENT,
+    INK,
+    MUTED,
+    legend_outside,
+    new_figure,
+    save_png,
+    style_axes,
+    to_data_uri,
+)
 from judgelm.report.page_style import card, cards, chip, definitions, dot, esc, figure, grid, page, panel, pct, table
 
 if TYPE_CHECKING:

@@ -1,4 +1,5 @@
-"""What a cascade run produced: per-stage cost ledger and the result objects the runs return (two-stage and guaranteed) and their reports show."""
+"""What a cascade run produced: per-stage cost ledger and the result objects the runs return
+(two-stage and guaranteed) and their reports show."""
 
 from __future__ import annotations
 

@@ -14,7 +14,8 @@ if TYPE_CHECKING:
     from judgelm.evaluation.grades import evaluate_grades
     from judgelm.evaluation.verdicts import Evaluation, evaluate
 
-#: public name → the module that holds it, imported on first use (scikit-learn and scipy load with the first evaluation, not with the package)
+#: public name → the module that holds it, imported on first use (scikit-learn and scipy load with the first
+#: evaluation, not with the package)
 _EXPORTS: dict[str, str] = {
     "evaluate": "judgelm.evaluation.verdicts",
     "Evaluation": "judgelm.evaluation.verdicts",

@@ -26,7 +26,8 @@ if TYPE_CHECKING:
     from judgelm.rank.report import write_outputs
     from judgelm.rank.win_rates import Leaderboard, leaderboard
 
-#: public name → the module that holds it, imported on first use (numpy and scipy load with the ranking, not with the package)
+#: public name → the module that holds it, imported on first use (numpy and scipy load with the ranking, not
+#: with the package)
 _EXPORTS: dict[str, str] = {
     "load_answer_table": "judgelm.rank.pairs",
     "build_pairs": "judgelm.rank.pairs",

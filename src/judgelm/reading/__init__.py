@@ -17,7 +17,8 @@ if TYPE_CHECKING:
     from judgelm.reading.signals import AnswerEvidence, Problem, gather
     from judgelm.reading.teacher import head_items
 
-#: public name → the module that holds it, imported on first use (the likelihood scorer and the built-in judge stay unloaded until used)
+#: public name → the module that holds it, imported on first use (the likelihood scorer and the built-in
+#: judge stay unloaded until used)
 _EXPORTS: dict[str, str] = {
     "gather": "judgelm.reading.signals",
     "Problem": "judgelm.reading.signals",

@@ -12,7 +12,8 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from judgelm.serve.app import create_app
 
-#: public name → the module that holds it, imported on first use (fastapi loads with the app, not with the package)
+#: public name → the module that holds it, imported on first use (fastapi loads with the app, not with the
+#: package)
 _EXPORTS: dict[str, str] = {
     "create_app": "judgelm.serve.app",
 }

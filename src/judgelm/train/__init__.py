@@ -22,7 +22,8 @@ if TYPE_CHECKING:
     from judgelm.train.result import TrainResult
     from judgelm.train.trainer import train
 
-#: public name → the module that holds it, imported on first use (torch and transformers load when training starts)
+#: public name → the module that holds it, imported on first use (torch and transformers load when training
+#: starts)
 _EXPORTS: dict[str, str] = {
     "train": "judgelm.train.trainer",
     "TrainResult": "judgelm.train.result",
