@@ -156,7 +156,7 @@ def test_cli_errors_name_the_problem(shared_data, tmp_path) -> None:
 
 
 def test_fallback_to_stage1_where_stage2_gives_no_verdict(shared_data, tmp_path) -> None:
-    from judgelm.cascade.runner import run_cascade
+    from judgelm.cascade.two_stage import run_cascade
     from judgelm.data import read_samples
 
     samples = list(read_samples(shared_data / "pandalm" / "testset-v1.json", limit=4))

@@ -13,7 +13,7 @@ import pytest
 from scipy.stats import binomtest
 
 from judgelm.cascade.decisions import Decision
-from judgelm.cascade.guarantee import (
+from judgelm.cascade.escalation_plan import (
     AgreementTest,
     calibrate,
     lower_bound,
@@ -140,8 +140,8 @@ def test_guarantee_holds_on_held_back_prompts_over_200_splits(shared_data, mini_
     """The proof: 1,000 random splits by prompt (half calibrates, half is held back), level 66 %,
     delta 0.1, at most half escalated; confidence = agreement of the built-in judge with the
     recorded PandaLM-7B (the local LM judge, one vote). The comparisons use 200 splits."""
-    from judgelm.cascade.guaranteed import StageSource
-    from judgelm.cascade.study import format_study, guarantee_study
+    from judgelm.cascade.guaranteed_run import StageSource
+    from judgelm.cascade.split_study import format_study, guarantee_study
     from judgelm.data import read_samples
 
     p = shared_data / "pandalm"
@@ -292,7 +292,7 @@ def test_fixed_half_with_the_agreement_confidence_reaches_the_goal(shared_data, 
     """`--budget 0.5 --signal pandalm-7b`: the built-in judge's confidence and the local LM judge's vote;
     the goal of issue 16 is ≥ 71.07% (gpt-3.5-turbo alone) with ≤ 50% escalated."""
     from judgelm.cascade.policy import Policy
-    from judgelm.cascade.runner import format_table, run_cascade
+    from judgelm.cascade.two_stage import format_table, run_cascade
     from judgelm.data import read_samples
 
     p = shared_data / "pandalm"

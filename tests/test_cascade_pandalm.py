@@ -13,10 +13,10 @@ from pathlib import Path
 import pytest
 
 from judgelm.cascade.policy import Policy
-from judgelm.cascade.runner import format_table, run_cascade, write_outputs
+from judgelm.cascade.two_stage import format_table, run_cascade, write_outputs
 from judgelm.data import read_samples
 from judgelm.data.predictions import read_predictions
-from judgelm.evaluation.evaluate import evaluate
+from judgelm.evaluation.verdicts import evaluate
 
 MINI_WEIGHTS = Path(__file__).resolve().parents[1] / "src" / "judgelm" / "assets" / "mini"
 

@@ -14,7 +14,7 @@ from eval_data import write_judgements
 
 from judgelm.data import read_samples, write_samples
 from judgelm.data.predictions import read_predictions
-from judgelm.evaluation.evaluate import evaluate
+from judgelm.evaluation.verdicts import evaluate
 from judgelm.schema import Answer, Gold, Judgement, ParseStatus, Sample
 
 REQUIRED = ("agreement", "precision", "recall", "f1", "kappa", "n", "n_gold_dropped", "unparsed", "unparsed_count",

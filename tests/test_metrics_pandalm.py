@@ -15,7 +15,7 @@ import pytest
 
 from judgelm.data import read_samples
 from judgelm.data.predictions import read_predictions
-from judgelm.evaluation.evaluate import evaluate
+from judgelm.evaluation.verdicts import evaluate
 from judgelm.schema import Sample
 
 TABLE = {

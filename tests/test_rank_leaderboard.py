@@ -25,13 +25,13 @@ from judgelm.rank.agreement import (
     rank_agreement,
     win_rate_scorer,
 )
-from judgelm.rank.baseline import (
+from judgelm.rank.win_rates import (
     Duel,
     duels_from_labels,
     leaderboard,
     per_prompt_scores,
 )
-from judgelm.rank.length import add_length_controlled, extreme_change, length_controlled
+from judgelm.rank.length_controlled import add_length_controlled, extreme_change, length_controlled
 
 PUBLISHED = Path(__file__).parent / "data" / "alpaca_eval_gpt4_leaderboard.csv"
 BASE = "text_davinci_003"

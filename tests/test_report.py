@@ -13,7 +13,7 @@ from eval_data import length_judgement
 
 from judgelm.data import read_samples
 from judgelm.data.predictions import read_predictions
-from judgelm.evaluation.evaluate import Evaluation, evaluate
+from judgelm.evaluation.verdicts import Evaluation, evaluate
 from judgelm.report import write_report
 from judgelm.schema import Sample
 

@@ -7,14 +7,14 @@ import base64
 
 import pytest
 
-from judgelm.report.figures import (
+from judgelm.report.figure_style import (
     legend_outside,
     new_figure,
     save_png,
     style_axes,
     to_data_uri,
 )
-from judgelm.report.page import card, chip, figure, page, table
+from judgelm.report.page_style import card, chip, figure, page, table
 
 
 def test_page_has_the_shared_markers_and_escapes_text() -> None:

@@ -1,7 +1,7 @@
 """Which samples a cascade sends to stage 2.
 
 * ``budget`` — a fixed share: the ``round(F·n)`` least confident samples (ties in confidence
-  broken by the seeded order of :func:`judgelm.cascade.runner.confidence_order`).
+  broken by the seeded order of :func:`judgelm.cascade.decisions.confidence_order`).
 * ``threshold`` — every sample whose stage-1 confidence is below ``t``.
 * ``target`` — a threshold calibrated on labelled data so that agreement reaches ``A``:
   the lowest threshold (= the fewest samples sent) whose estimated agreement on the

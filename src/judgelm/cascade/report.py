@@ -1,14 +1,24 @@
-"""The cascade's figure (agreement vs. share sent to stage 2) and its HTML report, in the shared
-report style (:mod:`judgelm.report.page`, :mod:`judgelm.report.figures`): headline cards, the
-cost ledger, the curve and its table, on one self-contained page."""
+"""The two-stage cascade's figure (agreement vs. share sent to stage 2) and its HTML report, in the
+shared report style (:mod:`judgelm.report.page_style`, :mod:`judgelm.report.figure_style`): headline
+cards, the cost ledger, the curve and its table, on one self-contained page. The curve figure and
+the ledger table are reused by the guaranteed run's page (:mod:`judgelm.cascade.guaranteed_report`)."""
 
 from __future__ import annotations
 
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from judgelm.report.figures import ACCENT, INK, MUTED, legend_outside, new_figure, save_png, style_axes, to_data_uri
-from judgelm.report.page import card, cards, chip, definitions, dot, esc, figure, grid, page, panel, pct, table
+from judgelm.report.figure_style import (
+    ACCENT,
+    INK,
+    MUTED,
+    legend_outside,
+    new_figure,
+    save_png,
+    style_axes,
+    to_data_uri,
+)
+from judgelm.report.page_style import card, cards, chip, definitions, dot, esc, figure, grid, page, panel, pct, table
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure

@@ -1,4 +1,5 @@
-"""What a cascade run produced: per-stage cost ledger and the result object the runner returns and the report shows."""
+"""What a cascade run produced: per-stage cost ledger and the result objects the runs return
+(two-stage and guaranteed) and their reports show."""
 
 from __future__ import annotations
 
@@ -96,7 +97,7 @@ class GuaranteedResult:
     """A cascade run under a guarantee: the plan, the merged verdicts of the deployed samples, costs."""
 
     merged: list[Judgement]
-    plan: Any  # judgelm.cascade.guarantee.Plan
+    plan: Any  # judgelm.cascade.escalation_plan.Plan
     plans_tried: dict[str, Any]
     stage_of: dict[str, int]  # deployed sample → deciding stage (1-based; 0 = undecided, "kept")
     ledgers: list[StageLedger]  # deployed part

@@ -65,7 +65,7 @@ def _stage_source(value: str, prefix: str, opts: dict[str, Any], settings: dict[
     """A recorded file when ``value`` is an existing path, otherwise an engine spec."""
     from pathlib import Path
 
-    from judgelm.cascade.guaranteed import StageSource
+    from judgelm.cascade.guaranteed_run import StageSource
 
     if Path(value).exists():
         return StageSource(predictions=value)
@@ -74,9 +74,9 @@ def _stage_source(value: str, prefix: str, opts: dict[str, Any], settings: dict[
 
 def _guaranteed(a: dict[str, Any]) -> None:
     """``--guarantee``: calibrate every stage's threshold with a finite-sample guarantee, then run."""
-    from judgelm.cascade.guaranteed import run_guaranteed, write_guaranteed
-    from judgelm.cascade.guarantee_report import describe_guarantee
-    from judgelm.cascade.study import format_study, guarantee_study
+    from judgelm.cascade.guaranteed_run import run_guaranteed, write_guaranteed
+    from judgelm.cascade.guaranteed_report import describe_guarantee
+    from judgelm.cascade.split_study import format_study, guarantee_study
     from judgelm.data.intake import read_input
     from judgelm.engines import DEFAULT_JUDGE
 
@@ -117,7 +117,7 @@ def _guaranteed(a: dict[str, Any]) -> None:
             calibration = n_cal if n_cal < 1 else n_cal / max(1, len(samples))
             if not 0.0 < calibration < 1.0:
                 raise typer.BadParameter("--calibration N must leave samples to deploy", param_hint="--calibration")
-        from judgelm.cascade.guaranteed import StageSource
+        from judgelm.cascade.guaranteed_run import StageSource
 
         if a["stage1_predictions"]:
             stages = [StageSource(predictions=a["stage1_predictions"])]
@@ -150,7 +150,7 @@ def _guaranteed(a: dict[str, Any]) -> None:
     if result.study is not None:
         typer.echo(format_study(result.study))
     if result.curve is not None:
-        from judgelm.cascade.runner import format_table
+        from judgelm.cascade.two_stage import format_table
 
         typer.echo("agreement vs. share escalated (deployed samples):")
         typer.echo(format_table(result.curve))
@@ -237,7 +237,7 @@ def main(
     """Judge INPUT with a cheap stage 1, send the least confident to stage 2, merge, and report."""
     from judgelm.cascade.policy import Policy
     from judgelm.cascade.report import describe
-    from judgelm.cascade.runner import format_table, run_cascade, write_outputs
+    from judgelm.cascade.two_stage import format_table, run_cascade, write_outputs
     from judgelm.data.intake import read_input
     from judgelm.engines import DEFAULT_JUDGE
 

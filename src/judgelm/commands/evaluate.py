@@ -92,7 +92,7 @@ def _grades(gold: Path, pred: Path, samples: list[Any], pred_format: str | None,
 def _per_criterion(by_criterion: dict[str, list[Any]], samples: list[Any], swapped: Any, gold: Path, pred: Path,
                    unparsed: str, n_boot: int, seed: int, as_json: bool, report: Path | None) -> None:
     """Pairwise evaluation of relative rubric grading, criterion by criterion (a report folder each)."""
-    from judgelm.evaluation.evaluate import evaluate
+    from judgelm.evaluation.verdicts import evaluate
 
     if swapped is not None:
         raise fail("--pred-swapped: rubric predictions hold both orders in one file (judge with --swap)", 2)
@@ -163,7 +163,7 @@ def main(
     from judgelm.data.errors import DataError
     from judgelm.data.intake import read_input, require_gold
     from judgelm.data.predictions import read_predictions
-    from judgelm.evaluation.evaluate import evaluate
+    from judgelm.evaluation.verdicts import evaluate
     from judgelm.evaluation.grades import holds_grades, split_by_criterion
     try:
         intake = read_input(gold, gold_format, skip_bad=skip_bad, encoding=encoding, mapping=map_)

@@ -66,7 +66,7 @@ def main(
     """Rank the models whose answers are in INPUTS, with intervals and the separable partial order."""
     from judgelm.data.errors import DataError
     from judgelm.judging.state import RunBusy
-    from judgelm.rank.judging import JudgeUnavailable
+    from judgelm.rank.pair_judging import JudgeUnavailable
     from judgelm.rank.pipeline import build_agreement, build_leaderboard, collect
     from judgelm.rank.ratings import format_ranking
     from judgelm.rank.report import format_leaderboard, write_outputs
@@ -132,7 +132,7 @@ def _judge(pairs: list[Any], path: Path, spec: str | None, *, template: str, swa
     """Judge the pairs with ``spec`` (default: the built-in judge), engine options from the flags."""
     from judgelm.commands.options import engine_options
     from judgelm.engines import DEFAULT_JUDGE, parse_spec
-    from judgelm.rank.judging import judge_pairs
+    from judgelm.rank.pair_judging import judge_pairs
 
     spec = spec or DEFAULT_JUDGE
     try:

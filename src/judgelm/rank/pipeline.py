@@ -17,7 +17,7 @@ if TYPE_CHECKING:
     import numpy as np
 
     from judgelm.rank.agreement import Agreement
-    from judgelm.rank.baseline import Duel, Leaderboard
+    from judgelm.rank.win_rates import Duel, Leaderboard
     from judgelm.rank.games import Game
     from judgelm.rank.ratings import Ranking
 
@@ -66,7 +66,7 @@ def collect(inputs: list[str], out: Path, *, judge_fn: JudgeFn, notify: Callable
     judgements of the pairs, or by judging the pairs (written to ``out``) with ``judge_fn``."""
     from judgelm.data import write_samples
     from judgelm.data.intake import read_inputs
-    from judgelm.rank.baseline import duels_from_games, duels_from_labels
+    from judgelm.rank.win_rates import duels_from_games, duels_from_labels
     from judgelm.rank.games import games_from_judgements, games_from_labels
     from judgelm.rank.pairs import build_pairs, load_answer_table
 
@@ -118,7 +118,7 @@ def collect(inputs: list[str], out: Path, *, judge_fn: JudgeFn, notify: Callable
 def _labels_of_pairs(inputs: list[str], pairs: list[Any], baseline: str | None, skip_bad: bool = False
                      ) -> tuple[list[Game], list[Duel] | None, str]:
     """The inputs' own labels of exactly the (prompt, model pair)s in ``pairs`` (the judged ones)."""
-    from judgelm.rank.baseline import duels_from_labels
+    from judgelm.rank.win_rates import duels_from_labels
     from judgelm.rank.games import games_from_labels
     from judgelm.rank.pairs import prompt_entry
 
@@ -138,8 +138,8 @@ def build_leaderboard(run: Run, *, include_baseline: bool, lc: bool) -> Leaderbo
     """AlpacaEval's leaderboard (with LC win rates when ``lc``) when the run has a baseline."""
     if not run.baseline:
         return None
-    from judgelm.rank.baseline import leaderboard
-    from judgelm.rank.length import add_length_controlled
+    from judgelm.rank.win_rates import leaderboard
+    from judgelm.rank.length_controlled import add_length_controlled
 
     if not any(d.score is not None for d in run.duels):
         raise ValueError(f"no verdict on any pair against the baseline {run.baseline!r}")
@@ -155,7 +155,7 @@ def build_agreement(run: Run, ranking: Ranking, board: Leaderboard | None, refer
     if reference is None:
         return None
     from judgelm.rank.agreement import fixed_scorer, rank_agreement, win_rate_scorer
-    from judgelm.rank.baseline import per_prompt_scores
+    from judgelm.rank.win_rates import per_prompt_scores
     from judgelm.rank.ratings import rating_scorer
 
     models = [ranking.models[k] for k in ranking.order()]

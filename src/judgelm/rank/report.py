@@ -16,9 +16,9 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from judgelm.rank.agreement import Agreement
-from judgelm.rank.baseline import Leaderboard
+from judgelm.rank.win_rates import Leaderboard
 from judgelm.rank.ratings import Ranking, short
-from judgelm.report.figures import (
+from judgelm.report.figure_style import (
     ACCENT,
     INK,
     MUTED,
@@ -209,7 +209,7 @@ def format_leaderboard(lb: Leaderboard) -> str:
 
 def _html_table(rows: list[dict[str, Any]], has_board: bool, best: set[str]) -> str:
     """The ratings / leaderboard table as a real HTML table (shared page style)."""
-    from judgelm.report.page import table
+    from judgelm.report.page_style import table
 
     if has_board:
         cols = [("model", "model", "{}"), ("win_rate", "win rate %", "{:.2f}"), ("standard_error", "s.e.", "{:.2f}"),
@@ -228,8 +228,8 @@ def _html_table(rows: list[dict[str, Any]], has_board: bool, best: set[str]) -> 
 def write_report(r: Ranking, out_dir: str | Path, *, title: str = "Ranking", leaderboard: Leaderboard | None = None,
                  agreement: Agreement | None = None) -> dict[str, Path]:
     """The figures as PNG files and one self-contained report.html (table + inline figures)."""
-    from judgelm.report.figures import to_data_uri
-    from judgelm.report.page import chip, definitions, esc, figure, grid, page, panel
+    from judgelm.report.figure_style import to_data_uri
+    from judgelm.report.page_style import chip, definitions, esc, figure, grid, page, panel
 
     out = Path(out_dir)
     files: dict[str, Path] = {"report": out / "report.html"}
@@ -261,7 +261,7 @@ def write_report(r: Ranking, out_dir: str | Path, *, title: str = "Ranking", lea
         rows = [("Spearman ρ", agreement.spearman, agreement.spearman_ci),
                 ("Kendall τ", agreement.kendall, agreement.kendall_ci),
                 (f"top-{agreement.top_k} overlap", agreement.top_k_overlap, agreement.top_k_ci)]
-        from judgelm.report.page import table
+        from judgelm.report.page_style import table
 
         tbl = table(["figure", "value", "95% low", "95% high"],
                     [[name, f"{v:.3f}", f"{ci[0]:.3f}", f"{ci[1]:.3f}"] for name, v, ci in rows])

@@ -1,11 +1,12 @@
-"""The cascade ("integrated" method, docs/formats.md §5): a cheap judge decides what it is sure of,
-a strong judge decides the rest.
+"""The two-stage cascade run ("integrated" method, docs/formats.md §5): a cheap judge decides what
+it is sure of, a strong judge decides the rest (``judgelm cascade``; the run of any number of stages
+under a guarantee is :mod:`judgelm.cascade.guaranteed_run`).
 
 Stage 1 judges every sample; its confidence ranks the samples; a policy
-(:mod:`judgelm.cascade.policy`) sends the least confident to stage 2. This module holds the
-data side: turning stage-1 judgements (one or both presentation orders) into one decision per
-sample with a confidence, merging the two stages, the agreement-vs-share curve and the cost
-ledger. :func:`run_cascade` wires it to engines (via :func:`judgelm.judging.runner.run_judge`, so both
+(:mod:`judgelm.cascade.policy`) sends the least confident to stage 2. The data side lives below
+this module: decisions and merging (:mod:`judgelm.cascade.decisions`), the agreement-vs-share
+curve (:mod:`judgelm.cascade.curve`), the cost ledger (:mod:`judgelm.cascade.results`).
+:func:`run_cascade` wires them to engines (via :func:`judgelm.judging.runner.run_judge`, so both
 stages are resumable) or to recorded judgement files (studies that cost nothing).
 """
 
@@ -112,7 +113,7 @@ def run_cascade(
     if signals:
         from dataclasses import replace
 
-        from judgelm.cascade.guaranteed import load_signals
+        from judgelm.cascade.guaranteed_run import load_signals
         from judgelm.cascade.signals import agreement_confidence
 
         agree = agreement_confidence(d1_all, load_signals(signals, all_for_stage1, out_dir, None))

@@ -1,4 +1,5 @@
-"""Thresholds with a finite-sample guarantee: fixed-sequence testing on a labelled calibration split.
+"""The escalation plan of a guaranteed cascade: per-stage thresholds with a finite-sample guarantee,
+chosen by fixed-sequence testing on a labelled calibration split, and the routing they imply.
 
 Why: a threshold tuned to *reach* a target on calibration data misses it on new data about half
 the time (docs/cascade.md). Fixed-sequence testing ("Trust or Escalate", Jung et al. 2024;

@@ -17,7 +17,7 @@ API (stable — the cascade and rank reports build on it):
     ``<small>`` in ``value`` draws a unit); ``cards`` lays cards out in a responsive row.
 ``panel(title, content, note="", wide=False)``, ``figure(title, uri, note="", wide=False)``, ``grid(*sections)``
     Titled white sections. ``figure`` embeds an image (``uri`` from
-    :func:`judgelm.report.figures.to_data_uri`) with ``alt=title`` and returns "" when ``uri`` is
+    :func:`judgelm.report.figure_style.to_data_uri`) with ``alt=title`` and returns "" when ``uri`` is
     None; ``grid`` lays sections out two to a row (``wide`` ones span the row).
 ``table(head, rows, *, row_classes=None, raw=False)``
     A real ``<table>``: first column left-aligned, the others right-aligned with tabular digits.
@@ -42,7 +42,7 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime, timezone
 from typing import Any
 
-from judgelm.report.figures import ACCENT, BAD, BG, GOOD, INK, LINE, MUTED
+from judgelm.report.figure_style import ACCENT, BAD, BG, GOOD, INK, LINE, MUTED
 
 __all__ = ["CSS", "card", "cards", "chip", "definitions", "dot", "esc", "figure", "grid", "page", "panel", "pct",
            "table"]

@@ -2,7 +2,7 @@
 
 Why: a fixed share or a threshold tuned to reach a target says nothing about new data; the user
 asks "at least 80 % agreement, with probability 90 %" and gets the escalation plan that delivers
-it, or is told it cannot be proven (:mod:`judgelm.cascade.guarantee`).
+it, or is told it cannot be proven (:mod:`judgelm.cascade.escalation_plan`).
 
 How: the input is split by prompt into a labelled calibration part and the deployed part (or the
 calibration samples come from a file). Every stage judges every calibration sample (the price of
@@ -26,7 +26,7 @@ from typing import Any, Literal
 import numpy as np
 
 from judgelm.cascade.decisions import Decision, decide, merged_judgement
-from judgelm.cascade.guarantee import AgreementTest, Plan, calibrate
+from judgelm.cascade.escalation_plan import AgreementTest, Plan, calibrate
 from judgelm.cascade.results import GuaranteedResult, StageLedger
 from judgelm.cascade.signals import (
     Signal,
@@ -306,7 +306,7 @@ def write_guaranteed(result: GuaranteedResult, out_dir: str | Path, *, title: st
     """merged.jsonl, summary.json (plan, coverage, ledger, evaluation, study), curve.* and report.html."""
     import json
 
-    from judgelm.cascade.guarantee_report import write_guarantee_report
+    from judgelm.cascade.guaranteed_report import write_guarantee_report
     from judgelm.storage import write_jsonl_atomic
 
     out_dir = Path(out_dir)

@@ -1,4 +1,5 @@
-"""Judge the pairs of a ranking with one judge spec, resumably, and hand back the judgements."""
+"""Live judging for ``judgelm rank``: judge the pairs of a ranking with one judge spec, resumably, and
+hand back the judgements."""
 
 from __future__ import annotations
 

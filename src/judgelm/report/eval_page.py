@@ -1,8 +1,8 @@
-"""Assemble the evaluation report: one self-contained HTML page (inline CSS and PNGs).
+"""The evaluation report's page (``judgelm eval --report``): one self-contained HTML page (inline CSS and PNGs).
 
 Headline numbers come first, each next to the trivial baselines on the same rows, then the
 figures; definitions and the unparsed/missing counts are always stated. The page style is the
-shared one of :mod:`judgelm.report.page`.
+shared one of :mod:`judgelm.report.page_style`.
 """
 
 from __future__ import annotations
@@ -11,8 +11,8 @@ import logging
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from judgelm.report import plots
-from judgelm.report.page import (
+from judgelm.report import eval_figures
+from judgelm.report.page_style import (
     card,
     cards,
     chip,
@@ -25,10 +25,10 @@ from judgelm.report.page import (
     panel,
     table,
 )
-from judgelm.report.page import pct as _pct
+from judgelm.report.page_style import pct as _pct
 
 if TYPE_CHECKING:
-    from judgelm.evaluation.evaluate import Evaluation
+    from judgelm.evaluation.verdicts import Evaluation
 
 logger = logging.getLogger(__name__)
 
@@ -41,14 +41,14 @@ def _vs(value: float, baseline: float, name: str) -> str:
 
 def _comparison_table(s: dict[str, Any]) -> str:
     majority = s["baselines"]["majority"]
-    rows = [("judge", s, plots.JUDGE, "best")]
+    rows = [("judge", s, eval_figures.JUDGE, "best")]
     if "pandalm_rule" in s:
-        rows.append(("PandaLM two-run rule", s["pandalm_rule"], plots.COMBINED, ""))
+        rows.append(("PandaLM two-run rule", s["pandalm_rule"], eval_figures.COMBINED, ""))
     if "swapped_run" in s:
-        rows.append(("judge, swapped order only", {**s["swapped_run"], "n": s.get("n_swap", "")}, plots.COMBINED, ""))
+        rows.append(("judge, swapped order only", {**s["swapped_run"], "n": s.get("n_swap", "")}, eval_figures.COMBINED, ""))
     rows += [
-        ("longer answer wins", s["baselines"]["longer"], plots.LONGER, ""),
-        (f"majority class ({'tie' if majority['verdict'] == 0 else majority['verdict']})", majority, plots.MAJORITY, ""),
+        ("longer answer wins", s["baselines"]["longer"], eval_figures.LONGER, ""),
+        (f"majority class ({'tie' if majority['verdict'] == 0 else majority['verdict']})", majority, eval_figures.MAJORITY, ""),
     ]
     cells = [[dot(color) + esc(name), *(_pct(r[k]) for k in ("agreement", "precision", "recall", "f1")),
               f"{r['kappa']:.3f}", esc(r.get("n", s["n"]))] for name, r, color, _ in rows]
@@ -110,17 +110,17 @@ def render_html(evaluation: Evaluation, title: str | None = None) -> str:
               "wrong": "counted as wrong"}[s["unparsed_policy"]]
     rows = evaluation.rows
     figures = grid(
-        figure("Judge vs. baselines", plots.headline_bars(s),
+        figure("Judge vs. baselines", eval_figures.headline_bars(s),
                "Same rows for every predictor. Error bars: 95% bootstrap interval of the judge.", wide=True),
-        figure("Confusion matrix", plots.confusion_heatmap(s), "Rows: gold verdict. Colour: share of the gold row."),
-        figure("Verdict distribution", plots.verdict_distribution(s), "How often each verdict is given."),
-        figure("Position bias", plots.position_bias(s, rows),
+        figure("Confusion matrix", eval_figures.confusion_heatmap(s), "Rows: gold verdict. Colour: share of the gold row."),
+        figure("Verdict distribution", eval_figures.verdict_distribution(s), "How often each verdict is given."),
+        figure("Position bias", eval_figures.position_bias(s, rows),
                "Verdicts mapped back to the original answer order; inconsistent pairs split by the position they "
                "lean to.", wide=True),
-        figure("Score distributions", plots.score_distribution(rows),
+        figure("Score distributions", eval_figures.score_distribution(rows),
                "Scores the judge gave, and the margin between the two answers by gold verdict.", wide=True),
         panel(f"All predictors on the same {s['n']} rows", _comparison_table(s), wide=True),
-        figure("Confidence calibration", plots.reliability_curve(s),
+        figure("Confidence calibration", eval_figures.reliability_curve(s),
                "Accuracy of the judge's verdicts per confidence bin; the diagonal is perfect calibration."),
         panel("Per class (judge)", _per_class_table(s)),
     )

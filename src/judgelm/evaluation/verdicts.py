@@ -1,5 +1,6 @@
-"""Score a judge's predictions against gold labels: matching by id, the unparsed policy,
-baselines on the same rows, bootstrap intervals and the two-order metrics.
+"""Score a judge's verdicts against gold labels (absolute grades: :mod:`judgelm.evaluation.grades`):
+matching by id, the unparsed policy, baselines on the same rows, bootstrap intervals and the
+two-order metrics.
 
 This is the engine behind ``judgelm eval`` (and reusable by benchmarks): it turns samples and
 judgements into one JSON-friendly summary plus the per-row data the HTML report plots.

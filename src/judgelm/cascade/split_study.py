@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from judgelm.cascade.guarantee import AgreementTest, calibrate, route
+from judgelm.cascade.escalation_plan import AgreementTest, calibrate, route
 from judgelm.schema import Sample
 
 logger = logging.getLogger(__name__)
@@ -27,7 +27,7 @@ logger = logging.getLogger(__name__)
 
 def guarantee_study(
     samples: Sequence[Sample],
-    stages: Sequence[Any],  # judgelm.cascade.guaranteed.StageSource, recorded
+    stages: Sequence[Any],  # judgelm.cascade.guaranteed_run.StageSource, recorded
     *,
     alpha: float,
     delta: float = 0.1,
@@ -42,7 +42,7 @@ def guarantee_study(
     seed: int = 0,
 ) -> dict[str, Any]:
     """Failure rate, refusal rate, mean escalated share, coverage and held-back agreement over ``splits`` splits."""
-    from judgelm.cascade.guaranteed import (
+    from judgelm.cascade.guaranteed_run import (
         Stage,
         choose_plan,
         confidence_array,

@@ -1,4 +1,4 @@
-"""Rendered prompts as records (``judgelm render``): what a judge reads, one record per sample and
+"""Prompt previews (``judgelm render``): rendered prompts as records: what a judge reads, one record per sample and
 presented order, so a user can check a prompt byte for byte before paying for a run."""
 
 from __future__ import annotations

@@ -1,9 +1,9 @@
-"""The evaluation report's figures, each returned as a base64 PNG data URI.
+"""The evaluation report's figures (drawn for :mod:`judgelm.report.eval_page`), each returned as a base64 PNG data URI.
 
 Every function takes the evaluation summary (and rows where per-sample data is needed) and
 returns ``None`` when it has nothing to show (e.g. no scores, no swapped run). The figure style
 (factory, axes, legends outside the data, PNG output) is the shared one of
-:mod:`judgelm.report.figures`.
+:mod:`judgelm.report.figure_style`.
 """
 
 from __future__ import annotations
@@ -11,12 +11,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from judgelm.report.figures import INK, MUTED, legend_outside, to_data_uri
-from judgelm.report.figures import new_figure as _figure
-from judgelm.report.figures import style_axes as _style
+from judgelm.report.figure_style import INK, MUTED, legend_outside, to_data_uri
+from judgelm.report.figure_style import new_figure as _figure
+from judgelm.report.figure_style import style_axes as _style
 
 if TYPE_CHECKING:
-    from judgelm.evaluation.evaluate import Row
+    from judgelm.evaluation.verdicts import Row
 
 __all__ = ["confusion_heatmap", "headline_bars", "position_bias", "reliability_curve", "score_distribution",
            "to_data_uri", "verdict_distribution"]

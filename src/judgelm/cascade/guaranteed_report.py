@@ -1,6 +1,7 @@
-"""The report of a cascade run under a guarantee (shared report style): what is guaranteed, the
-escalation plan with each stage's coverage, the cost saved against the strong judge alone, what
-gold says on the deployed samples, the split study, and the agreement-vs-escalated curve."""
+"""The report of a guaranteed cascade run (:mod:`judgelm.cascade.guaranteed_run`), in the shared
+report style: what is guaranteed, the escalation plan with each stage's coverage, the cost saved
+against the strong judge alone, what gold says on the deployed samples, the split study, and the
+agreement-vs-escalated curve."""
 
 from __future__ import annotations
 
@@ -8,8 +9,8 @@ from pathlib import Path
 from typing import Any
 
 from judgelm.cascade.report import LEDGER_HEAD, curve_figure, curve_table, ledger_rows
-from judgelm.report.figures import save_png, to_data_uri
-from judgelm.report.page import (
+from judgelm.report.figure_style import save_png, to_data_uri
+from judgelm.report.page_style import (
     card,
     cards,
     chip,

@@ -15,7 +15,7 @@ API (stable — the eval, cascade and rank reports build on it):
     line or bar is hidden. Call it after plotting; ``tight_layout`` and the PNG output keep room
     for it. Returns None when nothing is labelled.
 ``to_data_uri(fig) -> str`` and ``save_png(fig, path)``
-    The figure as an inline ``data:image/png;base64,…`` URI (for :func:`judgelm.report.page.figure`)
+    The figure as an inline ``data:image/png;base64,…`` URI (for :func:`judgelm.report.page_style.figure`)
     (transparent, it sits on a white panel) or a PNG file on white; both are cropped tight around
     everything drawn, legends included.
 

@@ -33,7 +33,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from judgelm.rank.baseline import Duel, Leaderboard
+from judgelm.rank.win_rates import Duel, Leaderboard
 
 logger = logging.getLogger(__name__)
 
