@@ -102,6 +102,7 @@ class LikelihoodScorer:
         self.tokens_scored = 0  # real (unpadded) tokens through the model, for benchmarks
         self.padded_tokens = 0
         self.flops = 0.0  # useful FLOPs done (decoder matmuls, causal attention, vocabulary projection)
+        self.seconds = 0.0  # wall time spent scoring (tokenising included), for benchmarks
         cfg = self.lm.model.config
         self._layer_params = sum(p.numel() for n, p in self.lm.model.named_parameters() if ".layers." in n)
         self._attn = 4 * getattr(cfg, "num_hidden_layers", 0) * getattr(cfg, "hidden_size", 0)
@@ -152,7 +153,11 @@ class LikelihoodScorer:
         if todo and self.store is not None:
             todo = [k for k in todo if not self.store.fill(k, self.cache)]
         if todo:
+            import time
+
+            t0 = time.perf_counter()
             self._score_new(todo, progress)
+            self.seconds += time.perf_counter() - t0
         return [self.cache[k] for k in items]
 
     def _score_new(self, keys: list[tuple[Messages, str]], progress: bool) -> None:
