@@ -150,6 +150,9 @@ def test_cli_run_renders_each_prompt_once(mini_engine, count_renders: list[str],
         def judge_batch(self, requests):
             return mini_engine.judge_batch(requests)
 
+        def generation_settings(self) -> dict:
+            return mini_engine.generation_settings()
+
         def close(self) -> None:
             pass
 

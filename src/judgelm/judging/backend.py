@@ -23,14 +23,18 @@ logger = logging.getLogger(__name__)
 @runtime_checkable
 class Backend(Protocol):
     """Judges batches of requests: a name (recorded in every judgement and the cache key), the batch size it
-    wants, and ``judge_batch``. Its generation settings (the rest of the cache key) are read with
-    :func:`judgelm.judging.requests.engine_settings`."""
+    wants, ``judge_batch``, and ``generation_settings`` (what it decodes with: the rest of the cache key,
+    read by :func:`judgelm.judging.requests.engine_settings`)."""
 
     name: str
     preferred_batch_size: int
 
     def judge_batch(self, requests: list[JudgeRequest]) -> list[EngineOutput]:
         """One output per request, in the same order."""
+        ...
+
+    def generation_settings(self) -> dict[str, Any]:
+        """The settings that change its outputs (part of the response-cache key)."""
         ...
 
 
@@ -55,6 +59,6 @@ def check_backend(backend: Any) -> Backend:
         raise TypeError(f"the runners take a loaded judge, not the spec {backend!r}: "
                         f"load it first (judgelm.engines.load_engine({backend!r}))")
     if not isinstance(backend, Backend):
-        raise TypeError(f"{type(backend).__name__} is not a judging backend (needs name, preferred_batch_size "
-                        f"and judge_batch)")
+        raise TypeError(f"{type(backend).__name__} is not a judging backend (needs name, preferred_batch_size, "
+                        f"judge_batch and generation_settings)")
     return backend
