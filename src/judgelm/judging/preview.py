@@ -1,5 +1,8 @@
 """Prompt previews (``judgelm render``): rendered prompts as records: what a judge reads, one record per sample and
-presented order, so a user can check a prompt byte for byte before paying for a run."""
+presented order, so a user can check a prompt byte for byte before paying for a run.
+
+It lives in ``judging/`` (not ``prompts/``) because rubric prompts are the judging run's own requests
+(``judging.requests.build_rubric_requests``): the preview shows exactly what a run would send."""
 
 from __future__ import annotations
 
@@ -7,6 +10,9 @@ from collections.abc import Iterable, Iterator
 from typing import Any
 
 from judgelm.data.errors import DataError
+from judgelm.judging.requests import build_rubric_requests, split_key
+from judgelm.judging.settings import JudgeSettings
+from judgelm.prompts.prometheus import is_rubric_template
 from judgelm.prompts.render import (
     PromptError,
     presentation_orders,
@@ -19,8 +25,6 @@ def render_records(samples: Iterable[Any], source: str, template: str, mode: str
                    swap: bool, rubric: Any = None) -> Iterator[dict[str, Any]]:
     """One record per sample and presented order (and criterion, for rubric templates); a sample that
     does not fit raises DataError naming it."""
-    from judgelm.prompts.prometheus import is_rubric_template
-
     if is_rubric_template(template):
         yield from _rubric_records(samples, source, template, reference, swap, rubric)
         return
@@ -42,9 +46,6 @@ def render_records(samples: Iterable[Any], source: str, template: str, mode: str
 def _rubric_records(samples: Iterable[Any], source: str, template: str, reference: bool, swap: bool,
                     rubric: Any) -> Iterator[dict[str, Any]]:
     """Rubric prompts: one record per sample, order and criterion (``criterion`` names it)."""
-    from judgelm.judging.requests import build_rubric_requests, split_key
-    from judgelm.judging.settings import JudgeSettings
-
     settings = JudgeSettings(template=template, rubric=rubric, reference=reference, both_orders=swap)
     for i, sample in enumerate(samples, start=1):
         try:
