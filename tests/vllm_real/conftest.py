@@ -19,7 +19,7 @@ import pytest
 from judging_runs import hf_python, subprocess_env
 
 REPO = Path(__file__).resolve().parents[2]
-ADAPTER = REPO / "tests" / "data" / "smol-adapter"  # the CPU-trained smol judge (a test fixture)
+ADAPTER = REPO / "tests" / "fixtures" / "smol-adapter"  # the CPU-trained smol judge (a test fixture)
 HERE = Path(__file__).resolve().parent
 
 # two cores shared by everything: vLLM's CPU backend binds one OpenMP thread per core unless told not to
@@ -29,7 +29,7 @@ os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 @pytest.fixture(scope="session")
 def judge_dir() -> Path:
-    """The smol judge of tests/data (LoRA over the SmolLM2 GGUF) merged into an HF folder vLLM loads."""
+    """The smol judge of tests/fixtures (LoRA over the SmolLM2 GGUF) merged into an HF folder vLLM loads."""
     digest = hashlib.sha256((ADAPTER / "adapter_model.safetensors").read_bytes()).hexdigest()[:12]
     out = REPO / ".cache" / "vllm-tests" / f"smol-judge-{digest}"
     if not (out / "model.safetensors").is_file():

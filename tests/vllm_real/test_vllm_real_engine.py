@@ -1,5 +1,5 @@
 """The vllm engine against a real vLLM (the CPU build here): the same judgements as the hf engine
-on the same model — the smol judge of tests/data merged into an HF folder — in fast and explained mode,
+on the same model — the smol judge of tests/fixtures merged into an HF folder — in fast and explained mode,
 both answer orders (--swap), on the examples and on PandaLM's test set.
 
 Run with .venv-vllm's interpreter (scripts/setup-vllm.sh); elsewhere the module is skipped.

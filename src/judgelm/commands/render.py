@@ -23,7 +23,7 @@ from judgelm.commands.options import (
     SkipBadOption,
     echo_rejects,
 )
-from judgelm.prompts.preview import render_records
+from judgelm.judging.preview import render_records
 
 log = logging.getLogger(__name__)
 

@@ -102,7 +102,7 @@ def trained_with_chat_template(target: str) -> bool:
 
 class HFEngine(Engine):
     """A transformers causal LM judge. ``target`` is a hub id, a local directory, a GGUF file, a named
-    base or a LoRA adapter folder (:func:`judgelm.engines.hf_model.load_causal_lm`).
+    base or a LoRA adapter folder (:func:`judgelm.models.loading.load_causal_lm`).
 
     Options: ``chat_template`` (wrap the judge prompt in the model's chat template; "auto" = when
     the folder's judgelm_train.json says it was trained so), ``dtype`` ("auto" = bf16 where supported), ``device`` ("auto" = cuda if available),

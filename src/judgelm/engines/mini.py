@@ -39,7 +39,7 @@ RUBRIC_NOTE = ("mini cannot grade against a rubric: it ignores the criteria and 
 
 
 #: mini's single-answer figures, from benchmarks/results/single_answer_mini.json (benchmarks/single_answer.py;
-#: tests/test_single_answer_honesty.py checks they match): Spearman with Prometheus' GPT-4 grades (both
+#: tests/mini/test_single_answer_honesty.py checks they match): Spearman with Prometheus' GPT-4 grades (both
 #: sets pooled), and the answer-length rule's on each set
 SINGLE_SPEARMAN = 0.46
 LENGTH_SINGLE_SPEARMAN = (0.35, 0.38)

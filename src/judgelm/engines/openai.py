@@ -123,7 +123,7 @@ class OpenAIEngine(Engine):
     see the exact prompt they were trained on, without a chat template.
 
     ``tokenizer`` (completions only): a local model folder/spec whose tokenizer turns each prompt into
-    the token ids the hf and vllm engines read (:func:`judgelm.engines.hf_model.prompt_token_ids`:
+    the token ids the hf and vllm engines read (:func:`judgelm.models.loading.prompt_token_ids`:
     BOS first, the chat template first where the judge was trained with one — ``chat_template``
     "auto" as in the hf engine); those ids are sent instead of the text, so a server adds nothing
     and drops nothing. Default "auto": the model name itself when it is a local folder with a

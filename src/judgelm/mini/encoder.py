@@ -16,7 +16,7 @@ verdict changes with ``--batch-size``). In bf16 the attention kernels give last-
 when the same sequence is padded to another width, so a text's padded width depends on its own
 length only: it is rounded up to a multiple of ``WIDTH_STEP`` tokens, and a forward pass holds
 texts of one width. The number of rows in a pass does not change a row's result (the matmul
-reductions run along the hidden size, not across rows); ``tests/test_determinism.py`` checks the
+reductions run along the hidden size, not across rows); ``tests/judging/test_determinism.py`` checks the
 verdicts on the whole PandaLM test set at several batch sizes.
 """
 

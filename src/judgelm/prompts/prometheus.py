@@ -1,7 +1,7 @@
 """Rubric prompts: Prometheus' absolute (one answer → a score) and relative (two answers → A or B) grading.
 
 ``render_rubric(sample, criterion, template, reference, order)`` writes the prompt a Prometheus model
-was trained on, byte for byte, for the 1-5 scale (``tests/test_rubric_prompts.py`` re-renders all
+was trained on, byte for byte, for the 1-5 scale (``tests/prompts/test_rubric_prompts.py`` re-renders all
 640 shared Prometheus items). A criterion with another scale keeps the text and writes its own
 numbers where the trained prompt says 1, 5 and "Score 5".
 
