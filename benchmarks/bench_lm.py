@@ -153,7 +153,24 @@ def tables(eval_json: Path, speed_json: Path | None) -> str:
                  f"(goal ≤ {sp['goal_wall_s']} s; + {sp['load_s']:.0f} s loading), {sp['distinct_scored']} distinct "
                  f"(context, answer) scored, {sp['lm_tokens']} LM tokens, **{sp['tokens_per_s']:.0f} tokens/s**, "
                  f"{sp['gflops_per_s']:.0f} GFLOP/s = **{100 * sp['share_of_peak']:.0f}%** of the fp32 matmul peak "
-                 f"measured on the spot ({sp['fp32_peak_gflops']:.0f} GFLOP/s). Machine: {sp['machine']}."]
+                 f"measured on the spot ({sp['fp32_peak_gflops']:.0f} GFLOP/s)"
+                 + (f"; the LM scorer alone: {sp['lm_s']:.0f} s, {sp['lm_tokens_per_s']:.0f} tokens/s, "
+                    f"**{100 * sp['lm_share_of_peak']:.0f}%** of that peak (the rest of the wall: mini's encoder, "
+                    f"tokenising, writing rows)" if "lm_s" in sp else "")
+                 + f". Machine: {sp['machine']}."]
+    return "\n".join(rows)
+
+
+def bases_table(bases_json: Path) -> str:
+    """Which base LM reads best: the recipe run once per base on the same teacher pairs and prompt split,
+    the best candidate of each compared on the teacher validation split (no evaluation set read)."""
+    res = json.loads(bases_json.read_text(encoding="utf-8"))
+    rows = ["| base LM | best candidate | validation 2-way | validation 3-way | PMI alone, validation 2-way | "
+            "teacher pairs (train + validation) |", "|---|---|---|---|---|---|"]
+    for b in res["bases"]:
+        rows.append(f"| {b['model']} | {' + '.join(b['features'])} (C {b['C']:g}) | **{100 * b['valid_2way']:.1f}** | "
+                    f"{100 * b['valid_3way']:.1f} | {100 * b['pmi_only_valid_2way']:.1f} | {b['n_train']} + {b['n_valid']} |")
+    rows += ["", res["note"]]
     return "\n".join(rows)
 
 
@@ -186,6 +203,9 @@ def _replace(text: str, name: str, block: str) -> str:
 def write_tables(eval_json: Path, speed_json: Path | None, card: Path = CARD) -> None:
     text = card.read_text(encoding="utf-8")
     text = _replace(text, "lm-selection", selection_table(card.parent))
+    bases = REPO / "benchmarks/results/lm-bases.json"
+    if bases.is_file():
+        text = _replace(text, "lm-bases", bases_table(bases))
     if eval_json.is_file():
         block = tables(eval_json, speed_json)
         text = _replace(text, "lm-figures", block)

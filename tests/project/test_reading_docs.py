@@ -21,3 +21,4 @@ def test_figure_blocks_match_the_result_files() -> None:
     card = (REPO / "src/judgelm/assets/lm/MODEL_CARD.md").read_text(encoding="utf-8")
     assert block in card and block in (REPO / "README.md").read_text(encoding="utf-8")
     assert bench.selection_table(REPO / "src/judgelm/assets/lm") in card
+    assert bench.bases_table(REPO / "benchmarks/results/lm-bases.json") in card

@@ -15,7 +15,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Sequence
 
-from judgelm.reading.head import Head, accuracy, best_margin, fit
+from judgelm.reading.head import Head, accuracy, best_margin, fit, needs_expert
 from judgelm.reading.signals import AnswerEvidence, Problem, gather, user_text
 from judgelm.reading.teacher import HeadDataConfig, head_items
 
