@@ -55,7 +55,7 @@ class _PromptLogprobScorer(LikelihoodScorer):
         self.end_id = self._end_of_turn_id()
         self.pad_id = self.tok.pad_token_id if self.tok.pad_token_id is not None else 0
         self.cache: dict[tuple[Messages, str], AnswerLikelihood] = {}
-        self._prefixes: dict = {}
+        self.seconds = 0.0
         self.tokens_scored = 0
         self.padded_tokens = 0
         self.backend = backend
