@@ -284,8 +284,8 @@ class LikelihoodScorer:
 
     def _token_logprobs(self, states: Any, targets: Any) -> list[list[float]]:
         """log P(target | state) for (rows, width) positions: the vocabulary projection a few rows at a
-        time (one GEMM each, bounded memory), ``logit[target] - logsumexp(logits)`` without a full
-        log-softmax."""
+        time (one GEMM each, bounded memory), then one fused log-softmax (measured faster on CPU than
+        ``logit[target] - logsumexp(logits)``, which makes four passes over the logits)."""
         import torch
 
         head = self.lm.model.get_output_embeddings()
@@ -298,7 +298,7 @@ class LikelihoodScorer:
             if softcap:
                 logits = torch.tanh(logits / softcap) * softcap
             t = targets[s: s + per].reshape(-1, 1)
-            out.append((logits.gather(1, t)[:, 0] - torch.logsumexp(logits, dim=-1)).view(-1, width))
+            out.append(torch.log_softmax(logits, dim=-1).gather(1, t)[:, 0].view(-1, width))
         return torch.cat(out).double().tolist()
 
     # -- the reading judge's per-answer signals ----------------------------------------------------
