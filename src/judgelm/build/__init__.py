@@ -8,33 +8,28 @@ import :mod:`judgelm.engines`, never the other way round. The face is lazy (no t
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from judgelm.lazy import lazy_face
 
 #: public name → the module that defines it (imported on first use)
 _WHERE = {
-    "GenOutput": "generators",
-    "GenRequest": "generators",
-    "Generator": "generators",
-    "Sampling": "generators",
-    "load_generator": "generators",
-    "GenerateSummary": "generate",
-    "load_prompts": "generate",
-    "run_generate": "generate",
-    "Candidate": "pairing",
-    "PairingReport": "pairing",
-    "read_candidates": "pairing",
-    "select_pairs": "pairing",
-    "BuildOptions": "dataset",
-    "build_live": "dataset",
-    "build_recorded": "dataset",
+    "GenOutput": ".generators",
+    "GenRequest": ".generators",
+    "Generator": ".generators",
+    "Sampling": ".generators",
+    "load_generator": ".generators",
+    "GenerateSummary": ".generate",
+    "load_prompts": ".generate",
+    "run_generate": ".generate",
+    "Candidate": ".pairing",
+    "PairingReport": ".pairing",
+    "read_candidates": ".pairing",
+    "select_pairs": ".pairing",
+    "BuildOptions": ".dataset",
+    "build_live": ".dataset",
+    "build_recorded": ".dataset",
 }
 
 __all__ = sorted(_WHERE)
 
 
-def __getattr__(name: str) -> Any:
-    """Import the defining module only when one of its names is asked for."""
-    if name not in _WHERE:
-        raise AttributeError(f"module 'judgelm.build' has no attribute {name!r}")
-    return getattr(importlib.import_module(f"judgelm.build.{_WHERE[name]}"), name)
+__getattr__, __dir__ = lazy_face(__name__, _WHERE, __all__)

@@ -8,8 +8,9 @@
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from judgelm.lazy import lazy_face
 
 if TYPE_CHECKING:
     from judgelm.cascade.guaranteed_run import StageSource, run_guaranteed, write_guaranteed
@@ -36,15 +37,4 @@ __all__ = ["CascadeResult", "GuaranteedResult", "Policy", "StageSource", "guaran
            "run_guaranteed", "write_guaranteed", "write_outputs"]
 
 
-def __getattr__(name: str) -> Any:
-    """Import an entry point's module on first use, so importing the package stays cheap."""
-    module = _EXPORTS.get(name)
-    if module is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(__all__))
+__getattr__, __dir__ = lazy_face(__name__, _EXPORTS, __all__)

@@ -12,8 +12,7 @@ The face of the package (names load on first use, so ``import judgelm`` stays ch
 
 from __future__ import annotations
 
-from importlib import import_module
-from typing import Any
+from judgelm.lazy import lazy_face
 
 _WHERE = {
     "JudgeSettings": "judgelm.judging.settings",
@@ -31,11 +30,4 @@ _WHERE = {
 __all__ = sorted(_WHERE)
 
 
-def __getattr__(name: str) -> Any:
-    if name in _WHERE:
-        return getattr(import_module(_WHERE[name]), name)
-    raise AttributeError(f"module 'judgelm.judging' has no attribute {name!r}")
-
-
-def __dir__() -> list[str]:
-    return sorted([*globals(), *__all__])
+__getattr__, __dir__ = lazy_face(__name__, _WHERE, __all__)

@@ -11,27 +11,22 @@ face is lazy (no torch on import).
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from judgelm.lazy import lazy_face
 
 #: public name → the module that defines it (imported on first use)
 _WHERE = {
-    "Encoder": "encoder",
-    "HeadConfig": "model",
-    "load_head": "model",
-    "MiniJudge": "scorer",
-    "Problem": "scorer",
-    "TeacherItem": "teacher",
-    "MiniTrainConfig": "train",
-    "train_mini": "train",
-    "load_eval_set": "evalsets",
+    "Encoder": ".encoder",
+    "HeadConfig": ".model",
+    "load_head": ".model",
+    "MiniJudge": ".scorer",
+    "Problem": ".scorer",
+    "TeacherItem": ".teacher",
+    "MiniTrainConfig": ".train",
+    "train_mini": ".train",
+    "load_eval_set": ".evalsets",
 }
 
 __all__ = sorted(_WHERE)
 
 
-def __getattr__(name: str) -> Any:
-    """Import the defining module only when one of its names is asked for (torch is heavy)."""
-    if name not in _WHERE:
-        raise AttributeError(f"module 'judgelm.mini' has no attribute {name!r}")
-    return getattr(importlib.import_module(f"judgelm.mini.{_WHERE[name]}"), name)
+__getattr__, __dir__ = lazy_face(__name__, _WHERE, __all__)

@@ -9,32 +9,27 @@ imports from :mod:`judgelm.engines`. The face is lazy: ``import judgelm.models``
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from judgelm.lazy import lazy_face
 
 #: public name → the module that defines it (imported on first use)
 _WHERE = {
-    "LoadedModel": "loading",
-    "load_causal_lm": "loading",
-    "prompt_token_ids": "loading",
-    "cpu_compute_dtype": "dtype",
-    "cpu_has_fast_bf16": "dtype",
-    "resolve_device": "dtype",
-    "resolve_dtype": "dtype",
-    "NAMED_BASES": "sources",
-    "ModelSource": "sources",
-    "NamedBase": "sources",
-    "adapter_base": "sources",
-    "resolve_model_source": "sources",
-    "build_tiny_llama": "tiny",
-    "export_hf": "export",
+    "LoadedModel": ".loading",
+    "load_causal_lm": ".loading",
+    "prompt_token_ids": ".loading",
+    "cpu_compute_dtype": ".dtype",
+    "cpu_has_fast_bf16": ".dtype",
+    "resolve_device": ".dtype",
+    "resolve_dtype": ".dtype",
+    "NAMED_BASES": ".sources",
+    "ModelSource": ".sources",
+    "NamedBase": ".sources",
+    "adapter_base": ".sources",
+    "resolve_model_source": ".sources",
+    "build_tiny_llama": ".tiny",
+    "export_hf": ".export",
 }
 
 __all__ = sorted(_WHERE)
 
 
-def __getattr__(name: str) -> Any:
-    """Import the defining module only when one of its names is asked for (torch is heavy)."""
-    if name not in _WHERE:
-        raise AttributeError(f"module 'judgelm.models' has no attribute {name!r}")
-    return getattr(importlib.import_module(f"judgelm.models.{_WHERE[name]}"), name)
+__getattr__, __dir__ = lazy_face(__name__, _WHERE, __all__)

@@ -21,9 +21,9 @@ after a swap) and :func:`wrap_chat` (chat-template judges).
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
+from judgelm.lazy import lazy_face
 from judgelm.prompts.guard import neutralize
 from judgelm.prompts.render import (
     MODES,
@@ -64,15 +64,4 @@ __all__ = ["MODES", "PINNED_MODES", "PINNED_SCORE", "TEMPLATES", "Criterion", "P
            "render", "render_rubric", "scoring_shape", "to_original_order", "wrap_chat"]
 
 
-def __getattr__(name: str) -> Any:
-    """Import an entry point's module on first use, so importing the package stays cheap."""
-    module = _EXPORTS.get(name)
-    if module is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(__all__))
+__getattr__, __dir__ = lazy_face(__name__, _EXPORTS, __all__)

@@ -9,8 +9,9 @@ question (PMI), combined with length and the built-in judge's score by a small a
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from judgelm.lazy import lazy_face
 
 if TYPE_CHECKING:
     from judgelm.reading.head import Head, fit
@@ -31,15 +32,4 @@ _EXPORTS: dict[str, str] = {
 __all__ = ["AnswerEvidence", "Head", "Problem", "fit", "gather", "head_items"]
 
 
-def __getattr__(name: str) -> Any:
-    """Import an entry point's module on first use, so importing the package stays cheap."""
-    module = _EXPORTS.get(name)
-    if module is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(__all__))
+__getattr__, __dir__ = lazy_face(__name__, _EXPORTS, __all__)

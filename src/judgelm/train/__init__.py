@@ -13,9 +13,9 @@ Importing this package is cheap; torch/transformers load when training starts.
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
+from judgelm.lazy import lazy_face
 from judgelm.train.config import TrainConfig, load_config
 
 if TYPE_CHECKING:
@@ -32,15 +32,4 @@ _EXPORTS: dict[str, str] = {
 __all__ = ["TrainConfig", "TrainResult", "load_config", "train"]
 
 
-def __getattr__(name: str) -> Any:
-    """Import an entry point's module on first use, so importing the package stays cheap."""
-    module = _EXPORTS.get(name)
-    if module is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(__all__))
+__getattr__, __dir__ = lazy_face(__name__, _EXPORTS, __all__)
