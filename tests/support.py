@@ -93,3 +93,18 @@ def run_cli(*args: str):
     from judgelm.cli import app
 
     return CliRunner().invoke(app, [str(a) for a in args])
+
+
+#: the PandaLM prompt of the first PandaLM test row (idx 0), byte for byte (docs/formats.md)
+PANDALM_TEST_FIRST_PROMPT = (
+    "Below are two responses for a given task. The task is defined by the Instruction with an Input that "
+    "provides further context. Evaluate the responses and generate a reference answer for the task.\n\n"
+    "### Instruction:\nThe sentence you are given might be too wordy, complicated, or unclear. Rewrite the "
+    "sentence and make your writing clearer by keeping it concise. Whenever possible, break complex "
+    "sentences into multiple sentences and eliminate unnecessary words.\n\n"
+    "### Input:\nIf you have any questions about my rate or if you find it necessary to increase or "
+    "decrease the scope for this project, please let me know.\n\n"
+    "### Response 1:\nIf you have any questions about my rate, please let me know.\n\n"
+    "### Response 2:\nIf you have any questions, please let me know.\n\n"
+    "### Evaluation:\n"
+)

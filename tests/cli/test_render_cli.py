@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from support import run_cli
+from support import PANDALM_TEST_FIRST_PROMPT, run_cli
 
 REPO = Path(__file__).resolve().parents[2]
 KEYS = {"id", "template", "mode", "order", "reference", "prompt"}
@@ -50,18 +50,7 @@ def test_pandalm_native_json(shared_data: Path, tmp_path: Path) -> None:
     assert code == 0, output
     recs = _records(out)
     assert [(r["order"], r["mode"], r["reference"]) for r in recs] == [([0, 1], "pair", False), ([1, 0], "pair", False)] * 3
-    assert recs[0]["prompt"] == (
-        "Below are two responses for a given task. The task is defined by the Instruction with an Input that "
-        "provides further context. Evaluate the responses and generate a reference answer for the task.\n\n"
-        "### Instruction:\nThe sentence you are given might be too wordy, complicated, or unclear. Rewrite the "
-        "sentence and make your writing clearer by keeping it concise. Whenever possible, break complex "
-        "sentences into multiple sentences and eliminate unnecessary words.\n\n"
-        "### Input:\nIf you have any questions about my rate or if you find it necessary to increase or "
-        "decrease the scope for this project, please let me know.\n\n"
-        "### Response 1:\nIf you have any questions about my rate, please let me know.\n\n"
-        "### Response 2:\nIf you have any questions, please let me know.\n\n"
-        "### Evaluation:\n"
-    )
+    assert recs[0]["prompt"] == PANDALM_TEST_FIRST_PROMPT
     assert "### Response 1:\nIf you have any questions, please let me know.\n\n" in recs[1]["prompt"]
 
 

@@ -14,6 +14,7 @@ import pytest
 
 from judgelm.prompts import PromptError, default_mode, render, scoring_shape
 from judgelm.schema import Answer, Sample, Turn
+from support import PANDALM_TEST_FIRST_PROMPT
 
 SYSTEM = "You are a helpful and precise assistant for checking the quality of the answer."
 
@@ -300,18 +301,7 @@ def test_pandalm_testset_row0(shared_data: Path) -> None:
     assert row["idx"] == 0
     sample = Sample(id=str(row["idx"]), question=row["instruction"], input=row["input"],
                     answers=[Answer(text=row["response1"]), Answer(text=row["response2"])])
-    expected = (
-        "Below are two responses for a given task. The task is defined by the Instruction with an Input that "
-        "provides further context. Evaluate the responses and generate a reference answer for the task.\n\n"
-        "### Instruction:\nThe sentence you are given might be too wordy, complicated, or unclear. Rewrite the "
-        "sentence and make your writing clearer by keeping it concise. Whenever possible, break complex "
-        "sentences into multiple sentences and eliminate unnecessary words.\n\n"
-        "### Input:\nIf you have any questions about my rate or if you find it necessary to increase or "
-        "decrease the scope for this project, please let me know.\n\n"
-        "### Response 1:\nIf you have any questions about my rate, please let me know.\n\n"
-        "### Response 2:\nIf you have any questions, please let me know.\n\n"
-        "### Evaluation:\n"
-    )
+    expected = PANDALM_TEST_FIRST_PROMPT
     assert render(sample, template="pandalm") == expected
 
 
