@@ -29,7 +29,9 @@ belief that the answer is complete counts. The same token ids are scored under b
 
 from __future__ import annotations
 
+import copy
 import logging
+import time
 from dataclasses import dataclass
 from typing import Any, Sequence
 
@@ -64,6 +66,14 @@ def question_messages(question: str, history: Sequence[tuple[str, str]] = ()) ->
 
 #: the context of the unconditional likelihood: an empty user turn
 EMPTY_CONTEXT: Messages = (("user", ""),)
+
+
+def _own_layers(cache: Any) -> Any:
+    """A shallow copy of a key/value cache whose layer objects are its own, so their tensors can be
+    replaced (rows selected or stacked) without touching ``cache``."""
+    own = copy.copy(cache)
+    own.layers = [copy.copy(layer) for layer in cache.layers]
+    return own
 
 
 def context_width(n: int) -> int:
@@ -153,8 +163,6 @@ class LikelihoodScorer:
         if todo and self.store is not None:
             todo = [k for k in todo if not self.store.fill(k, self.cache)]
         if todo:
-            import time
-
             t0 = time.perf_counter()
             self._score_new(todo, progress)
             self.seconds += time.perf_counter() - t0
@@ -209,8 +217,6 @@ class LikelihoodScorer:
         """Each context right-padded to ``width`` and run on its own (a pass's rounding must not depend on
         which other contexts are scored: GEMMs split work by their row count), then stacked: (hidden
         state at each context's last token, their keys/values, their lengths)."""
-        import copy
-
         import torch
 
         dev = self.lm.device
@@ -224,9 +230,9 @@ class LikelihoodScorer:
                 out = self.lm.model.base_model(input_ids=ids.to(dev), attention_mask=mask.to(dev), use_cache=True)
                 caches.append(getattr(out, "cache", None) or out.past_key_values)
                 lasts.append(out.last_hidden_state[0, len(ctx) - 1])
-            cache = copy.copy(caches[0])
-            cache.layers = [copy.copy(layer) for layer in caches[0].layers]
+            cache = caches[0]
             if len(caches) > 1:
+                cache = _own_layers(cache)
                 for i, layer in enumerate(cache.layers):
                     layer.keys = torch.cat([c.layers[i].keys for c in caches], 0)
                     layer.values = torch.cat([c.layers[i].values for c in caches], 0)
@@ -240,7 +246,6 @@ class LikelihoodScorer:
     def _forward(self, prefix: tuple[Any, Any, list[int]], ctx_rows: list[int], width: int,
                  rows: list[tuple[list[int], bool]]) -> list[AnswerLikelihood]:
         """A batch of answers (right-padded to ``width``), each after its context's keys/values."""
-        import copy
         import math
 
         import torch
@@ -258,8 +263,7 @@ class LikelihoodScorer:
             mask[r, wc: wc + len(ans)] = 1
             pos[r] = torch.arange(lengths[c], lengths[c] + width)
         index = torch.tensor(ctx_rows, dtype=torch.long, device=last.device)
-        past = copy.copy(cache)  # the rows this batch needs, without touching the chunk's cache
-        past.layers = [copy.copy(layer) for layer in cache.layers]
+        past = _own_layers(cache)  # the rows this batch needs, without touching the chunk's cache
         for layer in past.layers:
             layer.batch_select_indices(index)
         with torch.inference_mode():
@@ -269,8 +273,7 @@ class LikelihoodScorer:
             # positions too: every projection GEMM then has rows x width positions, a multiple of 16, and
             # a position's result does not depend on how many others share the GEMM)
             states = torch.cat([last.index_select(0, index)[:, None, :], hidden[:, : width - 1]], 1)
-            targets = ids.clone()
-            token_lp = self._token_logprobs(states, targets.to(states.device))
+            token_lp = self._token_logprobs(states, ids.to(states.device))
         out = []
         for r, (ans, truncated) in enumerate(rows):
             n = len(ans)

@@ -19,9 +19,13 @@ CLI when imported, which judgelm does not need (it is installed with ``--no-deps
 
 from __future__ import annotations
 
+import importlib
 import importlib.util
+import logging
 from dataclasses import dataclass
 from pathlib import Path
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -103,16 +107,12 @@ def named_base_source(name: str, prefer_package: bool = True) -> ModelSource:
 def assembled_gguf(base: NamedBase) -> Path:
     """The GGUF file of a base shipped in parts, built once into ``<cache root>/bases/`` (checksummed
     by its package) and reused after that."""
-    import importlib
-
     from judgelm.data.paths import cache_root
 
     target = cache_root() / "bases" / base.gguf_file
     if target.is_file() and target.stat().st_size > 0:
         return target
-    import logging
-
-    logging.getLogger(__name__).info("assembling %s from the %s package into %s", base.gguf_file, base.pip, target)
+    log.info("assembling %s from the %s package into %s", base.gguf_file, base.pip, target)
     return Path(importlib.import_module(base.package).assemble(target))
 
 
